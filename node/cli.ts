@@ -1,0 +1,35 @@
+/**
+ * The `hyperspace` command line. Each command group lives in
+ * node/commands/<name>.ts and exports `register(program)`.
+ */
+import { Command, CommanderError } from "commander";
+import { HyperspaceError } from "../spec/index.ts";
+import { register as registerConformance } from "./commands/conformance.ts";
+import { UsageError } from "./output.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("hyperspace")
+    .description("hyperspace: a full node for a permissionless compute network")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  registerConformance(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof UsageError || error instanceof HyperspaceError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,109 @@
+import { type Codec, decodeWith, type Encodable, encode, encodeWith, FieldReader } from "./codec.ts";
+import {
+  BLOCK_ANCESTORS_MAX,
+  BLOCK_BYTES_MAX,
+  BLOCK_TRANSACTIONS_MAX,
+  COMMITTEE_SIZE_MAX,
+  DIGEST_BYTES,
+  Domain,
+  SIGNATURE_BYTES,
+  TX_BYTES_MAX,
+} from "./constants.ts";
+import { hash } from "./hash.ts";
+import { sign, verify } from "./keys.ts";
+
+/** A reference to a block: the slot (round, author) and the digest that tells equivocating blocks apart. */
+export interface BlockRef {
+  readonly round: number;
+  readonly author: number;
+  readonly digest: Uint8Array;
+}
+
+/**
+ * A Mysticeti DAG block. `author` is the authority's index in the committee.
+ * `ancestors` lists the author's own previous block first, then others.
+ * `transactions` are encoded transactions, opaque to consensus.
+ */
+export interface BlockBody {
+  readonly epoch: number;
+  readonly round: number;
+  readonly author: number;
+  readonly timestampMs: number;
+  readonly ancestors: readonly BlockRef[];
+  readonly transactions: readonly Uint8Array[];
+}
+
+export interface Block extends BlockBody {
+  readonly signature: Uint8Array;
+}
+
+const AUTHOR_MAX = COMMITTEE_SIZE_MAX - 1;
+
+export const BlockRefCodec: Codec<BlockRef> = {
+  type: "BlockRef",
+  maxBytes: 64,
+  toValue: (ref) => [ref.round, ref.author, ref.digest],
+  fromValue(value, type = "BlockRef") {
+    const reader = FieldReader.of(type, value, 3);
+    return {
+      round: reader.integer("round"),
+      author: reader.integer("author", AUTHOR_MAX),
+      digest: reader.bytes("digest", { exact: DIGEST_BYTES }),
+    };
+  },
+};
+
+function bodyValue(block: BlockBody): Encodable[] {
+  return [
+    block.epoch,
+    block.round,
+    block.author,
+    block.timestampMs,
+    block.ancestors.map(BlockRefCodec.toValue),
+    block.transactions,
+  ];
+}
+
+export const BlockCodec: Codec<Block> = {
+  type: "Block",
+  maxBytes: BLOCK_BYTES_MAX,
+  toValue: (block) => [...bodyValue(block), block.signature],
+  fromValue(value, type = "Block") {
+    const reader = FieldReader.of(type, value, 7);
+    const epoch = reader.integer("epoch");
+    const round = reader.integer("round");
+    const author = reader.integer("author", AUTHOR_MAX);
+    const timestampMs = reader.integer("timestampMs");
+    const ancestors = reader
+      .array("ancestors", BLOCK_ANCESTORS_MAX)
+      .map((item, i) => BlockRefCodec.fromValue(item, `${type}.ancestors[${i}]`));
+    const transactions = reader.array("transactions", BLOCK_TRANSACTIONS_MAX).map((item, i) => {
+      return FieldReader.of(`${type}.transactions`, [item], 1).bytes(`[${i}]`, { max: TX_BYTES_MAX });
+    });
+    const signature = reader.bytes("signature", { exact: SIGNATURE_BYTES });
+    return { epoch, round, author, timestampMs, ancestors, transactions, signature };
+  },
+};
+
+export function blockDigest(block: BlockBody): Uint8Array {
+  return hash(Domain.Block, encode(bodyValue(block)));
+}
+
+export function signBlock(body: BlockBody, secretKey: Uint8Array): Block {
+  return { ...body, signature: sign(blockDigest(body), secretKey) };
+}
+
+export function verifyBlockSignature(
+  block: Block,
+  publicKey: Uint8Array,
+  digest = blockDigest(block),
+): boolean {
+  return verify(block.signature, digest, publicKey);
+}
+
+export function blockRef(block: BlockBody, digest = blockDigest(block)): BlockRef {
+  return { round: block.round, author: block.author, digest };
+}
+
+export const encodeBlock = (block: Block): Uint8Array => encodeWith(BlockCodec, block);
+export const decodeBlock = (bytes: Uint8Array): Block => decodeWith(BlockCodec, bytes);

@@ -1,0 +1,153 @@
+import { Packr, Unpackr } from "msgpackr";
+import { AMOUNT_MAX, SAFE_INTEGER_MAX } from "./constants.ts";
+import { CodecError } from "./errors.ts";
+
+/**
+ * Canonical encoding. Every protocol object is a msgpack array with its
+ * fields in a fixed order; amounts are bigints (always the 8-byte form),
+ * other integers are JS numbers, byte strings are bin. Records and maps are
+ * never produced or accepted.
+ *
+ * Decoding is strict: it checks the field count, each field's type and size,
+ * rejects trailing bytes, and re-encodes the result to check that the input
+ * was the one canonical encoding, so one object has exactly one byte string
+ * and one digest. Every failure is a CodecError; nothing else escapes.
+ */
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false });
+const unpackr = new Unpackr({
+  useRecords: false,
+  int64AsType: "bigint",
+  mapsAsObjects: false,
+  moreTypes: false,
+});
+
+export type Encodable = bigint | number | string | boolean | null | Uint8Array | readonly Encodable[];
+
+export function encode(value: Encodable): Uint8Array {
+  const bytes = packr.pack(value);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function unpack(type: string, bytes: Uint8Array, maxBytes: number): unknown {
+  if (!(bytes instanceof Uint8Array))
+    throw new CodecError("WRONG_TYPE", `${type}: input is not bytes`, { type });
+  if (bytes.byteLength > maxBytes) {
+    throw new CodecError("OVERSIZE", `${type}: ${bytes.byteLength} bytes > ${maxBytes}`, { type });
+  }
+  try {
+    return unpackr.unpack(bytes);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.includes("end of buffer not reached")) {
+      throw new CodecError("TRAILING_BYTES", `${type}: trailing bytes`, { type });
+    }
+    throw new CodecError("MALFORMED", `${type}: ${message}`, { type });
+  }
+}
+
+/** Reads the fields of one decoded array in order, checking type and bounds. */
+export class FieldReader {
+  private index = 0;
+
+  private constructor(
+    readonly type: string,
+    private readonly fields: readonly unknown[],
+  ) {}
+
+  static of(type: string, value: unknown, fieldCount: number): FieldReader {
+    if (!Array.isArray(value)) throw new CodecError("WRONG_TYPE", `${type}: expected an array`, { type });
+    if (value.length !== fieldCount) {
+      throw new CodecError("WRONG_FIELD_COUNT", `${type}: ${value.length} fields, expected ${fieldCount}`, {
+        type,
+      });
+    }
+    return new FieldReader(type, value);
+  }
+
+  private next(): unknown {
+    return this.fields[this.index++];
+  }
+
+  private fail(code: "WRONG_TYPE" | "OVERSIZE" | "OUT_OF_RANGE", field: string, message: string): never {
+    throw new CodecError(code, `${this.type}.${field}: ${message}`, { type: this.type, field });
+  }
+
+  bytes(field: string, size: { exact: number } | { max: number }): Uint8Array {
+    const value = this.next();
+    if (!(value instanceof Uint8Array)) this.fail("WRONG_TYPE", field, "expected bytes");
+    if ("exact" in size && value.byteLength !== size.exact) {
+      this.fail("WRONG_TYPE", field, `expected ${size.exact} bytes, got ${value.byteLength}`);
+    }
+    if ("max" in size && value.byteLength > size.max) {
+      this.fail("OVERSIZE", field, `${value.byteLength} bytes > ${size.max}`);
+    }
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  /** An unsigned amount in base units: a bigint in [0, 2^64). */
+  amount(field: string): bigint {
+    const value = this.next();
+    if (typeof value !== "bigint") this.fail("WRONG_TYPE", field, "expected a 64-bit integer");
+    if (value < 0n || value > AMOUNT_MAX) this.fail("OUT_OF_RANGE", field, "amount out of range");
+    return value;
+  }
+
+  /** A non-negative safe integer no greater than `max`. */
+  integer(field: string, max = SAFE_INTEGER_MAX): number {
+    const value = this.next();
+    if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+      this.fail("WRONG_TYPE", field, "expected an integer");
+    }
+    if (value < 0 || value > max) this.fail("OUT_OF_RANGE", field, `${value} not in [0, ${max}]`);
+    return value;
+  }
+
+  string(field: string, maxBytes: number): string {
+    const value = this.next();
+    if (typeof value !== "string") this.fail("WRONG_TYPE", field, "expected a string");
+    if (Buffer.byteLength(value, "utf8") > maxBytes)
+      this.fail("OVERSIZE", field, `longer than ${maxBytes} bytes`);
+    return value;
+  }
+
+  boolean(field: string): boolean {
+    const value = this.next();
+    if (typeof value !== "boolean") this.fail("WRONG_TYPE", field, "expected a boolean");
+    return value;
+  }
+
+  array(field: string, maxItems: number): readonly unknown[] {
+    const value = this.next();
+    if (!Array.isArray(value)) this.fail("WRONG_TYPE", field, "expected an array");
+    if (value.length > maxItems) this.fail("OVERSIZE", field, `${value.length} items > ${maxItems}`);
+    return value;
+  }
+
+  /** A nested value of another type, read by `parse` (which gets its own reader). */
+  nested<T>(field: string, parse: (value: unknown, type: string) => T): T {
+    return parse(this.next(), `${this.type}.${field}`);
+  }
+}
+
+/** A codec for one protocol type: its canonical encoding and strict decoding. */
+export interface Codec<T> {
+  readonly type: string;
+  readonly maxBytes: number;
+  toValue(value: T): Encodable;
+  /** Parses an already-unpacked value; throws CodecError. */
+  fromValue(value: unknown, type?: string): T;
+}
+
+export function encodeWith<T>(codec: Codec<T>, value: T): Uint8Array {
+  return encode(codec.toValue(value));
+}
+
+export function decodeWith<T>(codec: Codec<T>, bytes: Uint8Array): T {
+  const value = codec.fromValue(unpack(codec.type, bytes, codec.maxBytes));
+  const canonical = encode(codec.toValue(value));
+  if (Buffer.compare(canonical, bytes) !== 0) {
+    throw new CodecError("NON_CANONICAL", `${codec.type}: not the canonical encoding`, { type: codec.type });
+  }
+  return value;
+}

@@ -1,0 +1,79 @@
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES } from "./constants.ts";
+
+/**
+ * ed25519 keys. Signing and key generation use @noble/curves. Verification on
+ * the hot path uses node:crypto (OpenSSL), about 10x faster here; noble's
+ * strict RFC 8032 verify is the reference, and a property test shows the two
+ * agree on valid and invalid inputs alike.
+ *
+ * Messages signed are always domain-separated digests (see hash.ts), so a
+ * signature over one kind of object never verifies as another.
+ */
+
+export interface KeyPair {
+  readonly secretKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+export function generateKeyPair(seed?: Uint8Array): KeyPair {
+  const secretKey = seed ?? ed25519.utils.randomSecretKey();
+  if (secretKey.byteLength !== SECRET_KEY_BYTES) throw new RangeError("ed25519 seed must be 32 bytes");
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+
+export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return ed25519.sign(message, secretKey);
+}
+
+/** Reference verification: RFC 8032 strict (no ZIP-215 leniency), as OpenSSL does. */
+export function verifyReference(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.byteLength !== SIGNATURE_BYTES || publicKey.byteLength !== PUBLIC_KEY_BYTES) return false;
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/** DER prefix of an ed25519 SubjectPublicKeyInfo; the 32 key bytes follow. */
+const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+/** Validators, channel peers and active senders are reused across calls; 4,096 keys covers a busy node. */
+const KEY_OBJECT_CACHE_MAX = 4096;
+const keyObjectCache = new Map<string, KeyObject | null>();
+
+function keyObject(publicKey: Uint8Array): KeyObject | null {
+  const id = Buffer.from(publicKey).toString("latin1");
+  const cached = keyObjectCache.get(id);
+  if (cached !== undefined) return cached;
+  let key: KeyObject | null;
+  try {
+    key = createPublicKey({
+      key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]),
+      format: "der",
+      type: "spki",
+    });
+  } catch {
+    key = null;
+  }
+  // Drop policy: evict the oldest entry (insertion order).
+  if (keyObjectCache.size >= KEY_OBJECT_CACHE_MAX) {
+    const oldest = keyObjectCache.keys().next().value;
+    if (oldest !== undefined) keyObjectCache.delete(oldest);
+  }
+  keyObjectCache.set(id, key);
+  return key;
+}
+
+/** Fast verification through node:crypto. Returns false, never throws, on any malformed input. */
+export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.byteLength !== SIGNATURE_BYTES || publicKey.byteLength !== PUBLIC_KEY_BYTES) return false;
+  const key = keyObject(publicKey);
+  if (key === null) return false;
+  try {
+    return cryptoVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,77 @@
+import { type Codec, decodeWith, type Encodable, encode, encodeWith, FieldReader } from "./codec.ts";
+import {
+  CHAIN_ID_BYTES_MAX,
+  Domain,
+  PUBLIC_KEY_BYTES,
+  SIGNATURE_BYTES,
+  TX_BYTES_MAX,
+  TX_KIND_BYTES_MAX,
+  TX_PAYLOAD_BYTES_MAX,
+} from "./constants.ts";
+import { hash } from "./hash.ts";
+import { type KeyPair, sign, verify } from "./keys.ts";
+
+/**
+ * A transaction: who sends it (an ed25519 public key; the account is its
+ * address), a per-sender nonce, a fee, a kind naming the ledger module that
+ * executes it, that module's payload, and a signature over the body digest.
+ *
+ * The chain id is part of the signed body, so a transaction signed for one
+ * chain is invalid on every other.
+ */
+export interface TransactionBody {
+  readonly chainId: string;
+  readonly sender: Uint8Array;
+  readonly nonce: number;
+  readonly fee: bigint;
+  readonly kind: string;
+  readonly payload: Uint8Array;
+}
+
+export interface Transaction extends TransactionBody {
+  readonly signature: Uint8Array;
+}
+
+const BODY_FIELDS = 6;
+
+function bodyValue(tx: TransactionBody): Encodable[] {
+  return [tx.chainId, tx.sender, tx.nonce, tx.fee, tx.kind, tx.payload];
+}
+
+function readBody(reader: FieldReader): TransactionBody {
+  return {
+    chainId: reader.string("chainId", CHAIN_ID_BYTES_MAX),
+    sender: reader.bytes("sender", { exact: PUBLIC_KEY_BYTES }),
+    nonce: reader.integer("nonce"),
+    fee: reader.amount("fee"),
+    kind: reader.string("kind", TX_KIND_BYTES_MAX),
+    payload: reader.bytes("payload", { max: TX_PAYLOAD_BYTES_MAX }),
+  };
+}
+
+export const TransactionCodec: Codec<Transaction> = {
+  type: "Transaction",
+  maxBytes: TX_BYTES_MAX,
+  toValue: (tx) => [...bodyValue(tx), tx.signature],
+  fromValue(value, type = "Transaction") {
+    const reader = FieldReader.of(type, value, BODY_FIELDS + 1);
+    const body = readBody(reader);
+    return { ...body, signature: reader.bytes("signature", { exact: SIGNATURE_BYTES }) };
+  },
+};
+
+/** The transaction hash: the domain-separated digest of the body. The signature signs it. */
+export function transactionDigest(tx: TransactionBody): Uint8Array {
+  return hash(Domain.Transaction, encode(bodyValue(tx)));
+}
+
+export function signTransaction(body: TransactionBody, keys: KeyPair): Transaction {
+  return { ...body, signature: sign(transactionDigest(body), keys.secretKey) };
+}
+
+export function verifyTransaction(tx: Transaction, digest = transactionDigest(tx)): boolean {
+  return verify(tx.signature, digest, tx.sender);
+}
+
+export const encodeTransaction = (tx: Transaction): Uint8Array => encodeWith(TransactionCodec, tx);
+export const decodeTransaction = (bytes: Uint8Array): Transaction => decodeWith(TransactionCodec, bytes);
