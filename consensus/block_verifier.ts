@@ -1,0 +1,141 @@
+/**
+ * Block verification. `verify` runs every check that needs no other block,
+ * cheapest first: epoch, author, round, size and count limits, ancestor
+ * structure (own previous block first, rounds lower than the block's, at most
+ * one per authority, a quorum of stake from the previous round), timestamp
+ * drift, and last the signature. `verifyAncestorTimestamps` runs once the
+ * ancestors are in the DAG: a block is never earlier than its ancestors.
+ * Every rejection is a BlockError with its own code.
+ */
+import {
+  BLOCK_BYTES_MAX,
+  BLOCK_TRANSACTIONS_MAX,
+  type Block,
+  DIGEST_BYTES,
+  TX_BYTES_MAX,
+} from "../spec/index.ts";
+import { digestOf } from "./block_ref.ts";
+import type { Committee } from "./committee.ts";
+import { BlockError, type BlockErrorCode } from "./errors.ts";
+import type { Clock } from "./interface.ts";
+import { ed25519Verifier, type SignatureVerifier } from "./signature.ts";
+import { StakeAggregator } from "./stake_aggregator.ts";
+import { VerifiedBlock } from "./verified_block.ts";
+
+/** Upper bound on one encoded ancestor reference: array header, round, author, 32-byte bin (see spec codec). */
+const ENCODED_REF_BYTES_MAX = 48;
+/** Upper bound on the fixed fields of an encoded block: headers, epoch, round, author, timestamp, signature. */
+const ENCODED_BLOCK_FIXED_BYTES_MAX = 128;
+/** Upper bound on the per-transaction overhead of the encoding (a bin32 header). */
+const ENCODED_TX_OVERHEAD_BYTES_MAX = 5;
+
+/**
+ * How far ahead of our clock a block's timestamp may be. Validators run NTP,
+ * so honest clocks differ by milliseconds; 5 s tolerates a badly synced
+ * honest peer while stopping a Byzantine one from dragging commit
+ * timestamps far into the future.
+ */
+export const TIMESTAMP_FORWARD_DRIFT_MAX_MS = 5_000;
+
+export interface BlockVerifierOptions {
+  readonly signatureVerifier?: SignatureVerifier;
+  /** With a clock, blocks stamped more than `timestampForwardDriftMaxMs` ahead of it are rejected. */
+  readonly clock?: Clock;
+  readonly timestampForwardDriftMaxMs?: number;
+}
+
+export class BlockVerifier {
+  private readonly signatureVerifier: SignatureVerifier;
+  private readonly clock: Clock | undefined;
+  private readonly driftMaxMs: number;
+
+  constructor(
+    private readonly committee: Committee,
+    options: BlockVerifierOptions = {},
+  ) {
+    this.signatureVerifier = options.signatureVerifier ?? ed25519Verifier;
+    this.clock = options.clock;
+    this.driftMaxMs = options.timestampForwardDriftMaxMs ?? TIMESTAMP_FORWARD_DRIFT_MAX_MS;
+  }
+
+  /**
+   * Checks a block received from a peer. `encodedBytes` is its size on the
+   * wire when known; otherwise an upper bound computed from its fields is
+   * checked against the same limit.
+   */
+  verify(block: Block, encodedBytes?: number): VerifiedBlock {
+    const { committee } = this;
+    const fail = (code: BlockErrorCode, detail: string): never => {
+      throw new BlockError(code, detail, { round: block.round, author: block.author, detail });
+    };
+    if (block.epoch !== committee.epoch) fail("WRONG_EPOCH", `epoch ${block.epoch} != ${committee.epoch}`);
+    if (!committee.isAuthority(block.author)) fail("UNKNOWN_AUTHOR", `author ${block.author}`);
+    if (!Number.isSafeInteger(block.round) || block.round < 1) fail("GENESIS_ROUND", `round ${block.round}`);
+
+    const { ancestors, transactions } = block;
+    if (ancestors.length > committee.size)
+      fail("TOO_MANY_ANCESTORS", `${ancestors.length} > ${committee.size}`);
+    if (transactions.length > BLOCK_TRANSACTIONS_MAX) {
+      fail("TOO_MANY_TRANSACTIONS", `${transactions.length} > ${BLOCK_TRANSACTIONS_MAX}`);
+    }
+    let sizeBytes = ENCODED_BLOCK_FIXED_BYTES_MAX + ancestors.length * ENCODED_REF_BYTES_MAX;
+    for (const tx of transactions) {
+      if (tx.byteLength > TX_BYTES_MAX) fail("TRANSACTION_TOO_LARGE", `${tx.byteLength} > ${TX_BYTES_MAX}`);
+      sizeBytes += tx.byteLength + ENCODED_TX_OVERHEAD_BYTES_MAX;
+    }
+    if ((encodedBytes ?? sizeBytes) > BLOCK_BYTES_MAX) {
+      fail("BLOCK_TOO_LARGE", `${encodedBytes ?? sizeBytes} > ${BLOCK_BYTES_MAX}`);
+    }
+
+    if (ancestors.length === 0) fail("NO_ANCESTORS", "a block references at least its own previous block");
+    if (ancestors[0]!.author !== block.author) {
+      fail("OWN_ANCESTOR_NOT_FIRST", `first ancestor is by ${ancestors[0]!.author}`);
+    }
+    const authors = new Uint8Array(committee.size);
+    const parentStake = new StakeAggregator(committee);
+    for (const ancestor of ancestors) {
+      if (!committee.isAuthority(ancestor.author))
+        fail("UNKNOWN_ANCESTOR_AUTHOR", `author ${ancestor.author}`);
+      if (ancestor.digest.byteLength !== DIGEST_BYTES || !Number.isSafeInteger(ancestor.round)) {
+        fail("MALFORMED_ANCESTOR", `ancestor by ${ancestor.author}`);
+      }
+      if (ancestor.round >= block.round) {
+        fail("ANCESTOR_ROUND_NOT_LOWER", `ancestor round ${ancestor.round} >= ${block.round}`);
+      }
+      if (authors[ancestor.author] === 1)
+        fail("DUPLICATE_ANCESTOR_AUTHOR", `two ancestors by ${ancestor.author}`);
+      authors[ancestor.author] = 1;
+      if (ancestor.round === block.round - 1) parentStake.add(ancestor.author);
+    }
+    if (!parentStake.reached) {
+      fail(
+        "INSUFFICIENT_PARENT_STAKE",
+        `stake ${parentStake.stake} < ${committee.quorumThreshold} at round ${block.round - 1}`,
+      );
+    }
+
+    if (this.clock !== undefined && block.timestampMs > this.clock.nowMs() + this.driftMaxMs) {
+      fail("TIMESTAMP_IN_FUTURE", `timestamp ${block.timestampMs} ahead of ${this.clock.nowMs()}`);
+    }
+
+    const digest = digestOf(block);
+    const publicKey = committee.authorities[block.author]!.publicKey;
+    if (!this.signatureVerifier.verify(block.signature, digest, publicKey))
+      fail("BAD_SIGNATURE", "signature");
+    return new VerifiedBlock(block, digest);
+  }
+
+  /** A block is never earlier than any of its ancestors present in the DAG. */
+  verifyAncestorTimestamps(block: VerifiedBlock, parents: readonly (VerifiedBlock | undefined)[]): void {
+    for (const parent of parents) {
+      if (parent !== undefined && parent.timestampMs > block.timestampMs) {
+        const detail = `timestamp ${block.timestampMs} < ancestor ${parent.timestampMs}`;
+        throw new BlockError("TIMESTAMP_BEFORE_ANCESTOR", detail, {
+          round: block.round,
+          author: block.author,
+          detail,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Genesis: one deterministic round-0 block per authority, with no ancestors,
+ * no transactions, timestamp 0 and an all-zero signature. Every authority
+ * builds the same blocks, so genesis is never sent over the network and the
+ * verifier rejects any round-0 block it is handed.
+ */
+import { type Block, SIGNATURE_BYTES } from "../spec/index.ts";
+import type { Committee } from "./committee.ts";
+import { VerifiedBlock } from "./verified_block.ts";
+
+const ZERO_SIGNATURE = new Uint8Array(SIGNATURE_BYTES);
+
+export function genesisBlocks(committee: Committee): Block[] {
+  return committee.authorities.map((_, author) => ({
+    epoch: committee.epoch,
+    round: 0,
+    author,
+    timestampMs: 0,
+    ancestors: [],
+    transactions: [],
+    signature: ZERO_SIGNATURE,
+  }));
+}
+
+export function verifiedGenesis(committee: Committee): VerifiedBlock[] {
+  return genesisBlocks(committee).map((block) => new VerifiedBlock(block));
+}
