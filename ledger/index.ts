@@ -1,0 +1,6 @@
+/** The ledger layer's public API. Other layers import only from here. */
+export * from "./buckets.ts";
+export * from "./errors.ts";
+export * from "./memory-store.ts";
+export * from "./rocks-store.ts";
+export * from "./store.ts";
