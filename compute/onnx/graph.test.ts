@@ -31,9 +31,9 @@ describe("GraphBuilder", () => {
         Math.tanh(0.1 * 2 - 0.2 * 5 - 0.5),
         Math.tanh(0.1 * 3 - 0.2 * 6),
       ];
-      expected.forEach((value, i) =>
-        assert.ok(Math.abs(y[i]! - value) < 1e-6, `y[${i}] = ${y[i]}, want ${value}`),
-      );
+      for (const [i, value] of expected.entries()) {
+        assert.ok(Math.abs(y[i]! - value) < 1e-6, `y[${i}] = ${y[i]}, want ${value}`);
+      }
       const s = result.s!.data as Float32Array;
       assert.ok(Math.abs(s[0]! - (y[0]! + y[1]! + y[2]!)) < 1e-6);
       assert.deepEqual(result.y!.dims, [2, 3]);
