@@ -25,8 +25,8 @@ const unpackr = new Unpackr({
 export type Encodable = bigint | number | string | boolean | null | Uint8Array | readonly Encodable[];
 
 export function encode(value: Encodable): Uint8Array {
-  const bytes = packr.pack(value);
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // pack() returns a view into a buffer that msgpackr reuses: copy it out.
+  return new Uint8Array(packr.pack(value));
 }
 
 function unpack(type: string, bytes: Uint8Array, maxBytes: number): unknown {
@@ -36,7 +36,8 @@ function unpack(type: string, bytes: Uint8Array, maxBytes: number): unknown {
     throw new CodecError("OVERSIZE", `${type}: ${bytes.byteLength} bytes > ${maxBytes}`, { type });
   }
   try {
-    return unpackr.unpack(bytes);
+    // msgpackr caches a DataView on the buffer it reads: give it a fresh view, not the caller's object.
+    return unpackr.unpack(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (message.includes("end of buffer not reached")) {

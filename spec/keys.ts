@@ -37,6 +37,20 @@ export function verifyReference(signature: Uint8Array, message: Uint8Array, publ
   }
 }
 
+/**
+ * OpenSSL accepts public keys that noble's strict verify refuses: small-order
+ * points (for which an all-zero s verifies any message) and non-canonical
+ * encodings (y >= p). We refuse them too, once per key, before the key object
+ * enters the cache.
+ */
+function isStrictPublicKey(publicKey: Uint8Array): boolean {
+  try {
+    return !ed25519.Point.fromBytes(publicKey, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+
 /** DER prefix of an ed25519 SubjectPublicKeyInfo; the 32 key bytes follow. */
 const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 /** Validators, channel peers and active senders are reused across calls; 4,096 keys covers a busy node. */
@@ -47,15 +61,17 @@ function keyObject(publicKey: Uint8Array): KeyObject | null {
   const id = Buffer.from(publicKey).toString("latin1");
   const cached = keyObjectCache.get(id);
   if (cached !== undefined) return cached;
-  let key: KeyObject | null;
-  try {
-    key = createPublicKey({
-      key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]),
-      format: "der",
-      type: "spki",
-    });
-  } catch {
-    key = null;
+  let key: KeyObject | null = null;
+  if (isStrictPublicKey(publicKey)) {
+    try {
+      key = createPublicKey({
+        key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]),
+        format: "der",
+        type: "spki",
+      });
+    } catch {
+      key = null;
+    }
   }
   // Drop policy: evict the oldest entry (insertion order).
   if (keyObjectCache.size >= KEY_OBJECT_CACHE_MAX) {

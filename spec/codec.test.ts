@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { AccountCodec } from "./account.ts";
+import {
+  arbitraryAccount,
+  arbitraryBlock,
+  arbitraryCommit,
+  arbitraryTransaction,
+  arbitraryVoucher,
+} from "./arbitraries.ts";
+import { BlockCodec } from "./block.ts";
+import { type Codec, decodeWith, encode, encodeWith } from "./codec.ts";
+import { CommitCodec } from "./commit.ts";
+import { CodecError } from "./errors.ts";
+import { TransactionCodec } from "./transaction.ts";
+import { VoucherCodec } from "./voucher.ts";
+
+const CASES: [Codec<never>, fc.Arbitrary<never>][] = [
+  [TransactionCodec as Codec<never>, arbitraryTransaction as fc.Arbitrary<never>],
+  [BlockCodec as Codec<never>, arbitraryBlock as fc.Arbitrary<never>],
+  [CommitCodec as Codec<never>, arbitraryCommit as fc.Arbitrary<never>],
+  [AccountCodec as Codec<never>, arbitraryAccount as fc.Arbitrary<never>],
+  [VoucherCodec as Codec<never>, arbitraryVoucher as fc.Arbitrary<never>],
+];
+
+/** Decoding either succeeds canonically or fails with a CodecError; nothing else may escape. */
+function decodeOrCodecError<T>(codec: Codec<T>, bytes: Uint8Array): T | CodecError {
+  try {
+    return decodeWith(codec, bytes);
+  } catch (error) {
+    if (error instanceof CodecError) return error;
+    throw error;
+  }
+}
+
+for (const [codec, arbitrary] of CASES) {
+  describe(`${codec.type} codec`, () => {
+    it("round-trips every value", () => {
+      fc.assert(
+        fc.property(arbitrary, (value) => {
+          const bytes = encodeWith(codec, value);
+          const decoded = decodeWith(codec, bytes);
+          assert.deepEqual(encodeWith(codec, decoded), bytes);
+          assert.deepEqual(codec.toValue(decoded), codec.toValue(value));
+        }),
+      );
+    });
+
+    it("rejects trailing bytes", () => {
+      fc.assert(
+        fc.property(arbitrary, fc.uint8Array({ minLength: 1, maxLength: 8 }), (value, extra) => {
+          const bytes = Buffer.concat([encodeWith(codec, value), extra]);
+          const result = decodeOrCodecError(codec, bytes);
+          assert.ok(result instanceof CodecError);
+          assert.ok(["TRAILING_BYTES", "MALFORMED"].includes(result.code), result.code);
+        }),
+      );
+    });
+
+    it("rejects every truncation", () => {
+      fc.assert(
+        fc.property(arbitrary, fc.nat(), (value, cut) => {
+          const bytes = encodeWith(codec, value);
+          const result = decodeOrCodecError(codec, bytes.subarray(0, cut % bytes.byteLength));
+          assert.ok(result instanceof CodecError);
+        }),
+      );
+    });
+
+    it("either rejects a mutated encoding with a CodecError or decodes it canonically", () => {
+      fc.assert(
+        fc.property(arbitrary, fc.nat(), fc.integer({ min: 1, max: 255 }), (value, position, flip) => {
+          const bytes = new Uint8Array(encodeWith(codec, value));
+          const at = position % bytes.byteLength;
+          bytes[at] = (bytes[at] ?? 0) ^ flip;
+          const result = decodeOrCodecError(codec, bytes);
+          if (!(result instanceof CodecError)) {
+            // A flip inside a byte string or integer yields another valid value; it must re-encode exactly.
+            assert.deepEqual(encodeWith(codec, result), bytes);
+          }
+        }),
+      );
+    });
+
+    it("rejects a wrong field count and a wrong top-level type", () => {
+      fc.assert(
+        fc.property(arbitrary, (value) => {
+          const fields = codec.toValue(value) as unknown[];
+          const short = decodeOrCodecError(codec, encode(fields.slice(0, -1) as never));
+          const long = decodeOrCodecError(codec, encode([...fields, 0] as never));
+          assert.ok(short instanceof CodecError && short.code === "WRONG_FIELD_COUNT");
+          assert.ok(long instanceof CodecError && long.code === "WRONG_FIELD_COUNT");
+        }),
+      );
+      for (const wrong of [1, "x", null, true, new Uint8Array(3)]) {
+        const result = decodeOrCodecError(codec, encode(wrong));
+        assert.ok(result instanceof CodecError && result.code === "WRONG_TYPE");
+      }
+    });
+
+    it("never throws anything but a CodecError on arbitrary bytes", () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
+          decodeOrCodecError(codec, bytes);
+        }),
+      );
+    });
+  });
+}
+
+describe("field checks", () => {
+  it("rejects an oversize payload, a wrong-length key and a negative or too large amount", () => {
+    fc.assert(
+      fc.property(arbitraryTransaction, (tx) => {
+        const fields = TransactionCodec.toValue(tx) as unknown[];
+        const oversize = [...fields];
+        oversize[5] = new Uint8Array(16 * 1024 + 1);
+        const badKey = [...fields];
+        badKey[1] = new Uint8Array(31);
+        const negative = [...fields];
+        negative[3] = -1n;
+        const numberFee = [...fields];
+        numberFee[3] = 5;
+        const check = (value: unknown[], code: string) => {
+          const result = decodeOrCodecError(TransactionCodec, encode(value as never));
+          assert.ok(result instanceof CodecError, "must be rejected");
+          assert.equal(result.code, code);
+        };
+        check(oversize, "OVERSIZE");
+        check(badKey, "WRONG_TYPE");
+        check(negative, "OUT_OF_RANGE");
+        check(numberFee, "WRONG_TYPE");
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it("rejects a non-canonical integer encoding", () => {
+    // nonce 5 written as a 64-bit uint (0xcf) instead of a fixint.
+    const account = encodeWith(AccountCodec, { balance: 1n, nonce: 5, stake: 0n });
+    const fixint = account.indexOf(0x05, 10);
+    const bytes = Buffer.concat([
+      account.subarray(0, fixint),
+      Buffer.from([0xcf, 0, 0, 0, 0, 0, 0, 0, 5]),
+      account.subarray(fixint + 1),
+    ]);
+    const result = decodeOrCodecError(AccountCodec, bytes);
+    assert.ok(result instanceof CodecError);
+    assert.ok(["NON_CANONICAL", "WRONG_TYPE"].includes(result.code), result.code);
+  });
+
+  it("rejects input larger than the type's bound before parsing", () => {
+    const result = decodeOrCodecError(AccountCodec, new Uint8Array(AccountCodec.maxBytes + 1));
+    assert.ok(result instanceof CodecError && result.code === "OVERSIZE");
+  });
+});
