@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkCommitterVector } from "../consensus/index.ts";
 import { checkSpecVector, SPEC_VECTOR_KINDS, type VectorResult } from "../spec/vectors.ts";
 
 type Checker = (vector: Record<string, never>) => VectorResult;
@@ -12,6 +13,7 @@ type Checker = (vector: Record<string, never>) => VectorResult;
 const CHECKERS = new Map<string, Checker>(
   SPEC_VECTOR_KINDS.map((kind) => [kind, checkSpecVector as Checker]),
 );
+CHECKERS.set("committer", checkCommitterVector as Checker);
 
 export interface VectorOutcome {
   readonly file: string;
