@@ -1,0 +1,14 @@
+export * from "./constants.ts";
+export * from "./errors.ts";
+export {
+  type FrameHandler,
+  type HostOptions,
+  type NetLogger,
+  type NetMetrics,
+  NetworkHost,
+  type RequestHandler,
+} from "./host.ts";
+export * from "./identity.ts";
+export * from "./peer-score.ts";
+export * from "./topics.ts";
+export * from "./validation.ts";
