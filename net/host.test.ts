@@ -113,11 +113,11 @@ describe("NetworkHost over loopback sockets", () => {
     const got: Transaction[] = [];
     for (const h of [a, b, c]) h.subscribe(TransactionTopic, (tx) => h === c && got.push(tx));
     await until(
-      () => a.libp2p.services.pubsub.getMeshPeers(topicName(CHAIN, TransactionTopic)).length > 0,
+      () => a.libp2p.services.pubsub.getSubscribers(topicName(CHAIN, TransactionTopic)).length > 0,
       15_000,
     );
     await until(
-      () => c.libp2p.services.pubsub.getMeshPeers(topicName(CHAIN, TransactionTopic)).length > 0,
+      () => c.libp2p.services.pubsub.getSubscribers(topicName(CHAIN, TransactionTopic)).length > 0,
       15_000,
     );
     const tx = transaction(1);
