@@ -1,3 +1,4 @@
+export * from "./consensus-transport.ts";
 export * from "./constants.ts";
 export * from "./errors.ts";
 export {

@@ -29,7 +29,8 @@ export function encode(value: Encodable): Uint8Array {
   return new Uint8Array(packr.pack(value));
 }
 
-function unpack(type: string, bytes: Uint8Array, maxBytes: number): unknown {
+/** Unpacks one msgpack value with the size and trailing-byte checks, for envelopes whose fields are decoded by their own codecs. */
+export function unpackValue(type: string, bytes: Uint8Array, maxBytes: number): unknown {
   if (!(bytes instanceof Uint8Array))
     throw new CodecError("WRONG_TYPE", `${type}: input is not bytes`, { type });
   if (bytes.byteLength > maxBytes) {
@@ -145,7 +146,7 @@ export function encodeWith<T>(codec: Codec<T>, value: T): Uint8Array {
 }
 
 export function decodeWith<T>(codec: Codec<T>, bytes: Uint8Array): T {
-  const value = codec.fromValue(unpack(codec.type, bytes, codec.maxBytes));
+  const value = codec.fromValue(unpackValue(codec.type, bytes, codec.maxBytes));
   const canonical = encode(codec.toValue(value));
   if (Buffer.compare(canonical, bytes) !== 0) {
     throw new CodecError("NON_CANONICAL", `${codec.type}: not the canonical encoding`, { type: codec.type });
