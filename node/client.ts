@@ -96,11 +96,8 @@ export class RpcClient {
       address,
       { proof: options.proof ?? false },
     ]);
-    return {
-      ...raw,
-      balance: BigInt(raw.balance),
-      ...(raw.stake !== undefined ? { stake: BigInt(raw.stake) } : {}),
-    };
+    const { balance, stake, ...rest } = raw;
+    return { ...rest, balance: BigInt(balance), ...(stake !== undefined ? { stake: BigInt(stake) } : {}) };
   }
 
   async getReceipt(hash: string): Promise<ReceiptResult | null> {
