@@ -4,6 +4,9 @@
  * session can actually be created on it; this build of onnxruntime-node ships
  * without the CUDA provider library, so here "auto" resolves to cpu.
  */
+import { existsSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { assert } from "../spec/index.ts";
 import { ComputeError } from "./errors.ts";
@@ -44,6 +47,22 @@ export function cudaListed(): boolean {
   return ort.listSupportedBackends().some((backend) => backend.name === "cuda");
 }
 
+/**
+ * Feature detection for CUDA: the backend is listed and, on Linux, its
+ * provider library sits beside the native binding (onnxruntime-node ships it
+ * separately; without it a session on cuda cannot start). Elsewhere, session
+ * creation decides.
+ */
+export function cudaAvailable(): boolean {
+  if (!cudaListed()) return false;
+  if (process.platform !== "linux") return true;
+  const bin = join(dirname(createRequire(import.meta.url).resolve("onnxruntime-node")), "..", "bin");
+  if (!existsSync(bin)) return false;
+  return readdirSync(bin).some((napi) =>
+    existsSync(join(bin, napi, "linux", process.arch, "libonnxruntime_providers_cuda.so")),
+  );
+}
+
 function ortOptions(provider: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
@@ -68,10 +87,14 @@ export async function createSession(
     });
   }
   if (device !== "cpu") {
-    let cudaError: unknown = "this onnxruntime build lists no cuda backend";
-    if (cudaListed()) {
+    let cudaError: unknown = "this onnxruntime install has no cuda provider library";
+    if (cudaAvailable()) {
       try {
-        const session = await ort.InferenceSession.create(model, ortOptions("cuda", threads));
+        // Fatal-only logging: a missing provider library is an expected outcome here, reported below.
+        const session = await ort.InferenceSession.create(model, {
+          ...ortOptions("cuda", threads),
+          logSeverityLevel: 4,
+        });
         return { session, provider: "cuda", threads };
       } catch (error) {
         cudaError = error;
