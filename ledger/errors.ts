@@ -25,6 +25,8 @@ export type LedgerErrorCode =
   | "STAKE_TOO_LOW"
   | "NOT_A_VALIDATOR"
   | "TOO_MANY_EVENTS"
+  | "EVENT_TOO_LARGE"
+  | "STATE_LIMIT"
   // proofs
   | "BAD_PROOF";
 

@@ -1,8 +1,22 @@
 /** The ledger layer's public API. Other layers import only from here. */
 export * from "./buckets.ts";
+export * from "./constants.ts";
+export { TransactionContext } from "./context.ts";
+export { coreModule } from "./core-module.ts";
+export * from "./core-payloads.ts";
 export * from "./errors.ts";
+export * from "./execute.ts";
+export * from "./genesis.ts";
+export * from "./ledger.ts";
 export * from "./memory-store.ts";
+export * from "./meta.ts";
+export * from "./module.ts";
+export * from "./prepare.ts";
 export * from "./proof.ts";
+export * from "./receipt.ts";
 export * from "./rocks-store.ts";
 export * from "./smt.ts";
+export * from "./state.ts";
+export * from "./state-keys.ts";
 export * from "./store.ts";
+export * from "./validator.ts";

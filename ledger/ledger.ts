@@ -1,0 +1,350 @@
+import {
+  type Account,
+  assert,
+  bytesEqual,
+  CodecError,
+  EMPTY_ACCOUNT,
+  fromHex,
+  toHex,
+} from "../spec/index.ts";
+import { type Bucket, bucketPrefix, STATE_BUCKETS } from "./buckets.ts";
+import { COMMIT_TRANSACTIONS_MAX } from "./constants.ts";
+import { coreModule } from "./core-module.ts";
+import { LedgerError } from "./errors.ts";
+import { type CommitInput, executeCommit } from "./execute.ts";
+import { type Genesis, genesisDigest, genesisEntries } from "./genesis.ts";
+import {
+  type CommitRecord,
+  commitRecordKey,
+  decodeCommitRecord,
+  encodeCommitRecord,
+  GENESIS_DIGEST_KEY,
+  LAST_APPLIED_KEY,
+  receiptKey,
+} from "./meta.ts";
+import { type LedgerModule, ModuleRegistry } from "./module.ts";
+import { prepareTransactions } from "./prepare.ts";
+import type { StateProof } from "./proof.ts";
+import { decodeReceipt, encodeReceipt, type Receipt, type RejectedTransaction } from "./receipt.ts";
+import { LedgerState, type StateTotals } from "./state.ts";
+import { accountKey, byteKey, type ChainParams, fromByteKey } from "./state-keys.ts";
+import { type Store, WriteBatch } from "./store.ts";
+import type { ValidatorEntry } from "./validator.ts";
+
+/**
+ * The ledger: the execution engine bound to a store.
+ *
+ * At open it loads the whole state into memory (LedgerState) and rebuilds
+ * the state tree from it, checking the root against the one recorded with
+ * the last applied commit. Each `applyCommit` executes synchronously against
+ * memory, then writes the state changes, the receipts, the commit's record
+ * and the new last-applied record in ONE atomic batch. A crash at any point
+ * leaves the store at the last fully applied commit, and reopening resumes
+ * there. Applying a commit at or below the last applied index is a no-op.
+ *
+ * The ledger does not own the store: `close` stops the ledger, and whoever
+ * opened the store closes it.
+ */
+
+export interface LedgerOptions {
+  readonly store: Store;
+  readonly genesis: Genesis;
+  /** Modules besides the core module (channels, market). */
+  readonly modules?: readonly LedgerModule[];
+}
+
+export interface ApplyResult {
+  readonly index: number;
+  readonly stateRoot: Uint8Array;
+  /** True when the commit had been applied before and this call changed nothing. */
+  readonly alreadyApplied: boolean;
+  readonly receipts: readonly Receipt[];
+  readonly rejected: readonly RejectedTransaction[];
+}
+
+/** Receipt lookups for possible duplicates run this many at a time: enough to hide latency, bounded memory. */
+const RECEIPT_LOOKUP_CONCURRENCY = 256;
+
+export class Ledger {
+  private closed = false;
+  /** Set when a write failed after memory moved on: memory is ahead of disk, so the ledger refuses all use. */
+  private failure: Error | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly store: Store,
+    private readonly state: LedgerState,
+    private readonly registry: ModuleRegistry,
+    private last: CommitRecord,
+    readonly genesisDigest: Uint8Array,
+  ) {}
+
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    const { store, genesis } = options;
+    const registry = new ModuleRegistry([coreModule, ...(options.modules ?? [])]);
+    const digest = genesisDigest(genesis);
+    const storedDigest = await store.get(GENESIS_DIGEST_KEY);
+
+    if (storedDigest === null) {
+      const entries = genesisEntries(genesis);
+      const state = LedgerState.fromEntries(entries);
+      const record: CommitRecord = {
+        index: 0,
+        stateRoot: state.root(),
+        timestampMs: genesis.genesisTimeMs,
+        executed: 0,
+        failed: 0,
+        rejected: 0,
+      };
+      const batch = new WriteBatch();
+      for (const { key, value } of entries) batch.put(key, value);
+      batch.put(commitRecordKey(0), encodeCommitRecord(record));
+      batch.put(LAST_APPLIED_KEY, encodeCommitRecord(record));
+      batch.put(GENESIS_DIGEST_KEY, digest);
+      await store.write(batch);
+      return new Ledger(store, state, registry, record, digest);
+    }
+
+    if (!bytesEqual(storedDigest, digest)) {
+      throw new LedgerError("GENESIS_MISMATCH", "the store was created from another genesis", {
+        stored: toHex(storedDigest),
+        given: toHex(digest),
+      });
+    }
+    const lastBytes = await store.get(LAST_APPLIED_KEY);
+    if (lastBytes === null) throw new LedgerError("CORRUPT_STATE", "last applied commit record missing", {});
+    const last = decodeMeta(lastBytes);
+    const entries: { key: Uint8Array; value: Uint8Array }[] = [];
+    for (const bucket of STATE_BUCKETS) {
+      for await (const entry of store.iterate(bucketPrefix(bucket))) entries.push(entry);
+    }
+    const state = LedgerState.fromEntries(entries);
+    if (!bytesEqual(state.root(), last.stateRoot)) {
+      throw new LedgerError(
+        "CORRUPT_STATE",
+        `state root after commit ${last.index} does not match its record`,
+        {
+          computed: toHex(state.root()),
+          recorded: toHex(last.stateRoot),
+        },
+      );
+    }
+    return new Ledger(store, state, registry, last, digest);
+  }
+
+  get lastAppliedIndex(): number {
+    return this.last.index;
+  }
+
+  get lastCommit(): CommitRecord {
+    return this.last;
+  }
+
+  get stateRoot(): Uint8Array {
+    return this.last.stateRoot;
+  }
+
+  get params(): ChainParams {
+    return this.state.params;
+  }
+
+  get chainId(): string {
+    return this.state.params.chainId;
+  }
+
+  get modules(): readonly LedgerModule[] {
+    return this.registry.modules;
+  }
+
+  /**
+   * Executes one commit and persists its outcome atomically. Calls are
+   * serialised. Index must be lastAppliedIndex + 1; an index at or below the
+   * last applied one is a no-op that returns the recorded root.
+   */
+  applyCommit(input: CommitInput): Promise<ApplyResult> {
+    const run = this.queue.then(() => this.applyNow(input));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(input: CommitInput): Promise<ApplyResult> {
+    this.checkUsable();
+    if (input.index <= this.last.index) {
+      const record = input.index === this.last.index ? this.last : await this.getCommitRecord(input.index);
+      assert(record !== null, `commit ${input.index} was applied, so it has a record`);
+      return {
+        index: input.index,
+        stateRoot: record.stateRoot,
+        alreadyApplied: true,
+        receipts: [],
+        rejected: [],
+      };
+    }
+    if (input.index !== this.last.index + 1) {
+      throw new LedgerError("COMMIT_OUT_OF_ORDER", `commit ${input.index} after ${this.last.index}`, {
+        index: input.index,
+        lastApplied: this.last.index,
+      });
+    }
+    if (input.transactions.length > COMMIT_TRANSACTIONS_MAX) {
+      throw new LedgerError("COMMIT_TOO_LARGE", `${input.transactions.length} transactions`, {
+        count: input.transactions.length,
+      });
+    }
+
+    const prepared = prepareTransactions(input.transactions, this.state.params.chainId);
+    // Only a transaction whose nonce is below its sender's current nonce can
+    // have executed before (executing bumps the nonce past it, and nonces
+    // never go back), so only those need a receipt lookup.
+    const stale: string[] = [];
+    for (const p of prepared) {
+      if (p.ok && p.tx.nonce < (this.state.account(p.senderKey) ?? EMPTY_ACCOUNT).nonce)
+        stale.push(p.hashKey);
+    }
+    const executedBefore = await this.findReceipts(stale);
+    const execution = executeCommit(this.state, this.registry, input, prepared, (key) =>
+      executedBefore.has(key),
+    );
+
+    const batch = new WriteBatch();
+    let record: CommitRecord;
+    try {
+      for (const write of this.state.apply(execution.changes)) {
+        if (write.value === null) batch.delete(write.key);
+        else batch.put(write.key, write.value);
+      }
+      for (const receipt of execution.receipts) batch.put(receiptKey(receipt.txHash), encodeReceipt(receipt));
+      record = {
+        index: input.index,
+        stateRoot: this.state.root(),
+        timestampMs: input.timestampMs,
+        executed: execution.receipts.length,
+        failed: execution.receipts.filter((r) => !r.success).length,
+        rejected: execution.rejected.length,
+      };
+      const recordBytes = encodeCommitRecord(record);
+      batch.put(commitRecordKey(input.index), recordBytes);
+      batch.put(LAST_APPLIED_KEY, recordBytes);
+      await this.store.write(batch);
+    } catch (error) {
+      this.failure = error as Error;
+      throw error;
+    }
+    this.last = record;
+    return {
+      index: input.index,
+      stateRoot: record.stateRoot,
+      alreadyApplied: false,
+      receipts: execution.receipts,
+      rejected: execution.rejected,
+    };
+  }
+
+  private async findReceipts(hashKeys: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < hashKeys.length; i += RECEIPT_LOOKUP_CONCURRENCY) {
+      const chunk = hashKeys.slice(i, i + RECEIPT_LOOKUP_CONCURRENCY);
+      const values = await Promise.all(chunk.map((k) => this.store.get(receiptKey(fromByteKey(k)))));
+      values.forEach((v, j) => {
+        if (v !== null) found.add(chunk[j]!);
+      });
+    }
+    return found;
+  }
+
+  getAccount(address: Uint8Array): Account {
+    this.checkUsable();
+    return this.state.account(byteKey(address)) ?? EMPTY_ACCOUNT;
+  }
+
+  getValidator(address: Uint8Array): ValidatorEntry | null {
+    this.checkUsable();
+    return this.state.validator(byteKey(address));
+  }
+
+  /** The validator set, ordered by address. */
+  getValidators(): ValidatorEntry[] {
+    this.checkUsable();
+    return this.state.validatorList();
+  }
+
+  async getReceipt(txHash: Uint8Array): Promise<Receipt | null> {
+    this.checkUsable();
+    const bytes = await this.store.get(receiptKey(txHash));
+    return bytes === null ? null : decodeStored(decodeReceipt, bytes);
+  }
+
+  async getCommitRecord(index: number): Promise<CommitRecord | null> {
+    this.checkUsable();
+    const bytes = await this.store.get(commitRecordKey(index));
+    return bytes === null ? null : decodeMeta(bytes);
+  }
+
+  /** Proof of the account at `address` (inclusion, or non-inclusion for an empty account) under `stateRoot`. */
+  prove(address: Uint8Array): StateProof {
+    return this.proveKey(accountKey(address));
+  }
+
+  /** Proof of any state entry by store key. */
+  proveKey(key: Uint8Array): StateProof {
+    this.checkUsable();
+    return this.state.prove(key);
+  }
+
+  /** The encoded value of any state entry by store key (module state for RPC queries). */
+  getStateValue(key: Uint8Array): Uint8Array | null {
+    this.checkUsable();
+    return this.state.entryValue(key);
+  }
+
+  /** Module state of `bucket` under `prefix` (keys relative to the bucket), in key order. */
+  scanModuleValues(
+    bucket: Bucket,
+    prefix: Uint8Array = new Uint8Array(),
+  ): { key: Uint8Array; value: Uint8Array }[] {
+    this.checkUsable();
+    return this.state.scanModuleValues(bucket, prefix);
+  }
+
+  /** Value accounting: `supply + burned` equals the genesis supply. */
+  totals(): StateTotals {
+    this.checkUsable();
+    return this.state.totals();
+  }
+
+  /** Stops the ledger after any commit in progress. The store stays open. */
+  async close(): Promise<void> {
+    await this.queue;
+    this.closed = true;
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new LedgerError("LEDGER_CLOSED", "the ledger is closed", {});
+    if (this.failure !== null) {
+      throw new LedgerError(
+        "LEDGER_CLOSED",
+        `a commit write failed; reopen the ledger: ${this.failure.message}`,
+        {},
+      );
+    }
+  }
+}
+
+function decodeStored<T>(decode: (bytes: Uint8Array) => T, bytes: Uint8Array): T {
+  try {
+    return decode(bytes);
+  } catch (error) {
+    if (error instanceof CodecError) throw new LedgerError("CORRUPT_STATE", error.message, {});
+    throw error;
+  }
+}
+
+function decodeMeta(bytes: Uint8Array): CommitRecord {
+  return decodeStored(decodeCommitRecord, bytes);
+}
+
+/** Parses a 32-byte transaction hash in hex (CLI and RPC input). */
+export function parseTxHash(text: string): Uint8Array | null {
+  const bytes = fromHex(text);
+  return bytes !== null && bytes.byteLength === 32 ? bytes : null;
+}
