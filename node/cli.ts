@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { HyperspaceError } from "../spec/index.ts";
 import { register as registerConformance } from "./commands/conformance.ts";
+import { register as registerModel } from "./commands/model.ts";
 import { UsageError } from "./output.ts";
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerConformance(program);
+  registerModel(program);
   return program;
 }
 
