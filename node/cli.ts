@@ -5,6 +5,9 @@
 import { Command, CommanderError } from "commander";
 import { HyperspaceError } from "../spec/index.ts";
 import { register as registerConformance } from "./commands/conformance.ts";
+import { register as registerGenesis } from "./commands/genesis.ts";
+import { register as registerKeys } from "./commands/keys.ts";
+import { register as registerLedger } from "./commands/ledger.ts";
 import { register as registerModel } from "./commands/model.ts";
 import { UsageError } from "./output.ts";
 
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerConformance(program);
+  registerKeys(program);
+  registerGenesis(program);
+  registerLedger(program);
   registerModel(program);
   return program;
 }
