@@ -176,7 +176,16 @@ export class NetworkHost {
 
   // Gossip -------------------------------------------------------------------
 
-  subscribe<T>(topic: Topic<T>, handler: (message: T, from: string) => void): void {
+  /**
+   * Subscribes to a typed topic. Messages are decoded and passed to
+   * `validate` (which throws ValidationError to IGNORE or REJECT) before
+   * gossipsub forwards them; accepted messages then reach `handler`.
+   */
+  subscribe<T>(
+    topic: Topic<T>,
+    handler: (message: T, from: string) => void,
+    validate?: (message: T, from: string) => void,
+  ): void {
     const name = topicName(this.chainId, topic);
     const pubsub = this.libp2p.services.pubsub;
     pubsub.topicValidators.set(name, (peer, message) => {
@@ -185,7 +194,9 @@ export class NetworkHost {
         if (message.data.byteLength > topic.maxBytes) {
           throw new NetError("OVERSIZE", `${topic.name}: ${message.data.byteLength} bytes`, {});
         }
-        this.decodedGossip.set(message.data, topic.decode(message.data));
+        const decoded = topic.decode(message.data);
+        validate?.(decoded, peer.toString());
+        this.decodedGossip.set(message.data, decoded);
       } catch (caught) {
         error = caught;
       }

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { Committee } from "../consensus/index.ts";
+import { CodecError, generateKeyPair } from "../spec/index.ts";
+import {
+  CertifierError,
+  decodeStateRootVote,
+  encodeStateRootVote,
+  StateCertifier,
+  signStateRootVote,
+} from "./state-certifier.ts";
+
+const CHAIN = "certifier-test";
+const keys = Array.from({ length: 4 }, () => generateKeyPair());
+
+function committee(stakes: number[]): Committee {
+  return new Committee(stakes.map((stake, i) => ({ stake, publicKey: (keys[i] ?? keys[0])!.publicKey })));
+}
+
+const root = (fill: number) => new Uint8Array(32).fill(fill);
+const vote = (index: number, fill: number, authority: number) =>
+  signStateRootVote(CHAIN, index, root(fill), authority, keys[authority]!.secretKey);
+
+describe("StateCertifier", () => {
+  it("certifies a root exactly when its voters' stake reaches the quorum, counting each authority once", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 4, maxLength: 4 }),
+        fc.array(fc.record({ authority: fc.nat(3), fill: fc.nat(1) }), { maxLength: 12 }),
+        (stakes, votes) => {
+          const c = committee(stakes);
+          const certifier = new StateCertifier(CHAIN, c);
+          const counted = new Map<number, number>();
+          for (const v of votes) {
+            const result = certifier.addVote(vote(1, v.fill, v.authority));
+            if (!counted.has(v.authority)) counted.set(v.authority, v.fill);
+            const stakeFor = (fill: number) =>
+              [...counted].filter(([, f]) => f === fill).reduce((sum, [a]) => sum + (stakes[a] ?? 0), 0);
+            const expected = [0, 1].find((fill) => stakeFor(fill) >= c.quorumThreshold);
+            const certified = certifier.certifiedAt(1);
+            assert.equal(certified === null ? undefined : certified[0], expected);
+            if (result !== null) assert.equal(result.stateRoot[0], expected);
+          }
+        },
+      ),
+    );
+  });
+
+  it("halts with DIVERGED when our root differs from a certified one, in either order", () => {
+    const early = new StateCertifier(CHAIN, committee([1, 1, 1, 1]));
+    early.recordOwn(5, root(9));
+    early.addVote(vote(5, 1, 0));
+    early.addVote(vote(5, 1, 1));
+    assert.throws(
+      () => early.addVote(vote(5, 1, 2)),
+      (e: unknown) => e instanceof CertifierError && e.code === "DIVERGED",
+    );
+
+    const late = new StateCertifier(CHAIN, committee([1, 1, 1, 1]));
+    for (const a of [0, 1, 2]) late.addVote(vote(5, 1, a));
+    assert.throws(
+      () => late.recordOwn(5, root(9)),
+      (e: unknown) => e instanceof CertifierError && e.code === "DIVERGED",
+    );
+    late.recordOwn(6, root(9));
+  });
+
+  it("refuses forged, misattributed and out-of-window votes", () => {
+    const certifier = new StateCertifier(CHAIN, committee([1, 1, 1, 1]));
+    const forged = { ...vote(1, 1, 0), authority: 1 };
+    assert.throws(
+      () => certifier.addVote(forged),
+      (e: unknown) => e instanceof CertifierError && e.code === "BAD_SIGNATURE",
+    );
+    assert.throws(() => certifier.addVote({ ...vote(1, 1, 0), authority: 9 }), CertifierError);
+    assert.throws(
+      () => certifier.addVote(vote(5_000, 1, 0)),
+      (e: unknown) => e instanceof CertifierError && e.code === "OUT_OF_WINDOW",
+    );
+    const other = signStateRootVote("other-chain", 1, root(1), 0, keys[0]!.secretKey);
+    assert.throws(
+      () => certifier.addVote(other),
+      (e: unknown) => e instanceof CertifierError && e.code === "BAD_SIGNATURE",
+    );
+  });
+
+  it("vote codec round-trips and rejects mutations with typed errors", () => {
+    fc.assert(
+      fc.property(fc.nat(1_000_000), fc.nat(3), fc.nat(255), (index, authority, fill) => {
+        const v = signStateRootVote(CHAIN, index, root(fill), authority, keys[authority]!.secretKey);
+        const bytes = encodeStateRootVote(v);
+        assert.deepEqual(encodeStateRootVote(decodeStateRootVote(bytes)), bytes);
+        assert.throws(() => decodeStateRootVote(bytes.subarray(0, bytes.length - 1)), CodecError);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
