@@ -23,7 +23,7 @@ import {
   receiptKey,
 } from "./meta.ts";
 import { type LedgerModule, ModuleRegistry } from "./module.ts";
-import { prepareTransactions } from "./prepare.ts";
+import { type PreparedTransaction, prepareTransactionsParallel } from "./prepare.ts";
 import type { StateProof } from "./proof.ts";
 import { decodeReceipt, encodeReceipt, type Receipt, type RejectedTransaction } from "./receipt.ts";
 import { LedgerState, type StateTotals } from "./state.ts";
@@ -162,12 +162,22 @@ export class Ledger {
    * last applied one is a no-op that returns the recorded root.
    */
   applyCommit(input: CommitInput): Promise<ApplyResult> {
-    const run = this.queue.then(() => this.applyNow(input));
+    // Decoding and signature checks need no state, so they start at once and
+    // overlap the commits queued ahead of this one.
+    const prepared =
+      input.transactions.length <= COMMIT_TRANSACTIONS_MAX
+        ? prepareTransactionsParallel(input.transactions, this.state.params.chainId)
+        : null;
+    prepared?.catch(() => undefined); // awaited (and rethrown) in applyNow
+    const run = this.queue.then(() => this.applyNow(input, prepared));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async applyNow(input: CommitInput): Promise<ApplyResult> {
+  private async applyNow(
+    input: CommitInput,
+    preparing: Promise<PreparedTransaction[]> | null,
+  ): Promise<ApplyResult> {
     this.checkUsable();
     if (input.index <= this.last.index) {
       const record = input.index === this.last.index ? this.last : await this.getCommitRecord(input.index);
@@ -186,13 +196,13 @@ export class Ledger {
         lastApplied: this.last.index,
       });
     }
-    if (input.transactions.length > COMMIT_TRANSACTIONS_MAX) {
+    if (preparing === null) {
       throw new LedgerError("COMMIT_TOO_LARGE", `${input.transactions.length} transactions`, {
         count: input.transactions.length,
       });
     }
 
-    const prepared = prepareTransactions(input.transactions, this.state.params.chainId);
+    const prepared = await preparing;
     // Only a transaction whose nonce is below its sender's current nonce can
     // have executed before (executing bumps the nonce past it, and nonces
     // never go back), so only those need a receipt lookup.

@@ -7,13 +7,15 @@ import {
   verifyTransaction,
 } from "../spec/index.ts";
 import type { RejectionReason } from "./receipt.ts";
+import { verifySignatures } from "./signatures.ts";
 import { byteKey } from "./state-keys.ts";
 
 /**
  * The state-free half of execution: decode each transaction strictly,
  * digest it, check its chain id and verify its signature. None of this
- * depends on state, so it is a pure function of the bytes and the chain id
- * (and could run on several threads without changing any outcome).
+ * depends on state, so it is a pure function of the bytes and the chain id;
+ * the ledger checks a commit's signatures on several threads at once
+ * (`prepareTransactionsParallel`) with the same outcome.
  */
 export type PreparedTransaction =
   | {
@@ -44,7 +46,10 @@ function senderAddress(publicKey: Uint8Array): Uint8Array {
   return address;
 }
 
-export function prepareTransaction(bytes: Uint8Array, chainId: string): PreparedTransaction {
+/** A transaction that decoded and names this chain; its signature is not yet checked. */
+type Decoded = { readonly tx: Transaction; readonly txHash: Uint8Array };
+
+function decodeForChain(bytes: Uint8Array, chainId: string): Decoded | PreparedTransaction {
   let tx: Transaction;
   try {
     tx = decodeTransaction(bytes);
@@ -54,14 +59,44 @@ export function prepareTransaction(bytes: Uint8Array, chainId: string): Prepared
   }
   const txHash = transactionDigest(tx);
   if (tx.chainId !== chainId) return { ok: false, txHash, reason: "WRONG_CHAIN" };
-  if (!verifyTransaction(tx, txHash)) return { ok: false, txHash, reason: "BAD_SIGNATURE" };
+  return { tx, txHash };
+}
+
+function finish(decoded: Decoded, signatureValid: boolean): PreparedTransaction {
+  const { tx, txHash } = decoded;
+  if (!signatureValid) return { ok: false, txHash, reason: "BAD_SIGNATURE" };
   const sender = senderAddress(tx.sender);
   return { ok: true, tx, txHash, hashKey: byteKey(txHash), sender, senderKey: byteKey(sender) };
 }
 
+export function prepareTransaction(bytes: Uint8Array, chainId: string): PreparedTransaction {
+  const decoded = decodeForChain(bytes, chainId);
+  if ("ok" in decoded) return decoded;
+  return finish(decoded, verifyTransaction(decoded.tx, decoded.txHash));
+}
+
+/** Synchronous preparation (signatures checked one by one on this thread). */
 export function prepareTransactions(
   transactions: readonly Uint8Array[],
   chainId: string,
 ): PreparedTransaction[] {
   return transactions.map((bytes) => prepareTransaction(bytes, chainId));
+}
+
+/**
+ * The same result as `prepareTransactions`, with the signatures checked
+ * concurrently on libuv's thread pool (signatures.ts). The ledger uses it.
+ */
+export async function prepareTransactionsParallel(
+  transactions: readonly Uint8Array[],
+  chainId: string,
+): Promise<PreparedTransaction[]> {
+  const decoded = transactions.map((bytes) => decodeForChain(bytes, chainId));
+  const pending: Decoded[] = [];
+  for (const d of decoded) if (!("ok" in d)) pending.push(d);
+  const valid = await verifySignatures(
+    pending.map((d) => ({ signature: d.tx.signature, message: d.txHash, publicKey: d.tx.sender })),
+  );
+  let next = 0;
+  return decoded.map((d) => ("ok" in d ? d : finish(d, valid[next++]!)));
 }

@@ -1,0 +1,182 @@
+/**
+ * Ledger throughput: signed transfers executed and persisted to RocksDB
+ * (decode, signature check, execution, state tree, one synced batch per
+ * commit), in transactions per second. Printed beside two bounds measured in
+ * the same run, since the ledger can be no faster than either:
+ * - raw RocksDB: batched puts per second, same batch size and sync setting;
+ * - ed25519: signature verifications per second through spec `verify`.
+ * Target: ledger tx/s at least 0.5 x the lower bound.
+ */
+import { createPrivateKey, sign as cryptoSign } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type ApplyResult,
+  CoreKind,
+  createGenesis,
+  encodeTransferPayload,
+  Ledger,
+  openRocksStore,
+  WriteBatch,
+} from "../ledger/index.ts";
+import {
+  addressFromPublicKey,
+  encodeTransaction,
+  generateKeyPair,
+  type KeyPair,
+  type TransactionBody,
+  transactionDigest,
+  verify,
+} from "../spec/index.ts";
+
+/** Transactions per commit: a full block of the consensus bench. */
+const COMMIT_TRANSACTIONS = 1_000;
+/** Commits applied: 40,000 transfers, a few seconds of work, enough for a steady rate. */
+const COMMITS = Number(process.env.BENCH_COMMITS ?? 40);
+/**
+ * Commits handed to the ledger before awaiting the oldest: 2 lets the next
+ * commit's signature checks overlap the current commit's execution and
+ * write, as the node's commit loop does.
+ */
+const PIPELINE_DEPTH = 2;
+/** Distinct senders: each sends COMMITS transfers, one per commit. */
+const SENDERS = COMMIT_TRANSACTIONS;
+/** Raw store: puts per batch (as a commit of transfers writes about 3 entries per transaction). */
+const RAW_BATCH_PUTS = 3 * COMMIT_TRANSACTIONS;
+const RAW_BATCHES = 40;
+/** Verifications for the ed25519 bound. */
+const VERIFICATIONS = 20_000;
+const CHAIN_ID = "hyperspace-bench";
+
+/** PKCS#8 DER prefix of an ed25519 private key; the 32-byte seed follows. */
+const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+
+/** Bench setup signs through node:crypto (same RFC 8032 signatures as spec `sign`, many times faster). */
+function fastSigner(keys: KeyPair): (message: Uint8Array) => Uint8Array {
+  const key = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, keys.secretKey]),
+    format: "der",
+    type: "pkcs8",
+  });
+  return (message) => new Uint8Array(cryptoSign(null, message, key));
+}
+
+function seededKeys(count: number): KeyPair[] {
+  return Array.from({ length: count }, (_, i) => {
+    const seed = new Uint8Array(32);
+    new DataView(seed.buffer).setUint32(0, i);
+    seed[31] = 0xbe;
+    return generateKeyPair(seed);
+  });
+}
+
+function rate(count: number, ms: number): number {
+  return Math.round((count / ms) * 1000);
+}
+
+async function rawRocksPutsPerSecond(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "hyperspace-bench-raw-"));
+  const store = await openRocksStore(dir);
+  try {
+    const value = new Uint8Array(80).fill(7);
+    const batches = Array.from({ length: RAW_BATCHES }, (_, b) => {
+      const batch = new WriteBatch();
+      for (let i = 0; i < RAW_BATCH_PUTS; i++) {
+        const key = new Uint8Array(33);
+        key[0] = 0x10;
+        new DataView(key.buffer).setUint32(1, b * RAW_BATCH_PUTS + i);
+        batch.put(key, value);
+      }
+      return batch;
+    });
+    const started = performance.now();
+    for (const batch of batches) await store.write(batch);
+    return rate(RAW_BATCHES * RAW_BATCH_PUTS, performance.now() - started);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function verificationsPerSecond(keys: readonly KeyPair[]): number {
+  const signed = keys.map((k, i) => {
+    const message = new Uint8Array(32).fill(i & 0xff);
+    return { message, signature: fastSigner(k)(message), publicKey: k.publicKey };
+  });
+  for (const s of signed) assertTrue(verify(s.signature, s.message, s.publicKey)); // warm the key cache
+  const started = performance.now();
+  for (let i = 0; i < VERIFICATIONS; i++) {
+    const s = signed[i % signed.length]!;
+    assertTrue(verify(s.signature, s.message, s.publicKey));
+  }
+  return rate(VERIFICATIONS, performance.now() - started);
+}
+
+function assertTrue(value: boolean): void {
+  if (!value) throw new Error("bench self-check failed");
+}
+
+async function ledgerTransfersPerSecond(keys: readonly KeyPair[]): Promise<number> {
+  const addresses = keys.map((k) => addressFromPublicKey(k.publicKey));
+  const genesis = createGenesis({
+    chainId: CHAIN_ID,
+    genesisTimeMs: 0,
+    accounts: addresses.map((address) => ({ address, balance: 10n ** 12n })),
+  });
+  const signers = keys.map(fastSigner);
+  const commits = Array.from({ length: COMMITS }, (_, c) =>
+    keys.map((k, s) => {
+      const body: TransactionBody = {
+        chainId: CHAIN_ID,
+        sender: k.publicKey,
+        nonce: c,
+        fee: 10n,
+        kind: CoreKind.Transfer,
+        payload: encodeTransferPayload({ to: addresses[(s + c + 1) % SENDERS]!, amount: 1n + BigInt(c) }),
+      };
+      return encodeTransaction({ ...body, signature: signers[s]!(transactionDigest(body)) });
+    }),
+  );
+  const dir = mkdtempSync(join(tmpdir(), "hyperspace-bench-ledger-"));
+  const store = await openRocksStore(dir);
+  try {
+    const ledger = await Ledger.open({ store, genesis });
+    const check = (result: ApplyResult) =>
+      assertTrue(result.receipts.length === COMMIT_TRANSACTIONS && result.receipts.every((r) => r.success));
+    const started = performance.now();
+    const inFlight: Promise<ApplyResult>[] = [];
+    for (let c = 0; c < COMMITS; c++) {
+      inFlight.push(
+        ledger.applyCommit({
+          index: c + 1,
+          timestampMs: c,
+          feeRecipient: addresses[0]!,
+          transactions: commits[c]!,
+        }),
+      );
+      if (inFlight.length >= PIPELINE_DEPTH) check(await inFlight.shift()!);
+    }
+    for (const pending of inFlight) check(await pending);
+    const elapsed = performance.now() - started;
+    await ledger.close();
+    return rate(COMMITS * COMMIT_TRANSACTIONS, elapsed);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function bench(): Promise<void> {
+  const keys = seededKeys(SENDERS);
+  const rocks = await rawRocksPutsPerSecond();
+  const verifies = verificationsPerSecond(keys);
+  const ledger = await ledgerTransfersPerSecond(keys);
+  const bound = Math.min(rocks, verifies);
+  console.log(`rocksdb batched puts/s = ${rocks} (batches of ${RAW_BATCH_PUTS}, synced)`);
+  console.log(`ed25519 verifications/s = ${verifies} (spec verify, node:crypto)`);
+  console.log(
+    `ledger tx/s = ${ledger} (${(ledger / bound).toFixed(2)} x min bound = ${bound} tx/s; target 0.50)` +
+      ` [${COMMITS} commits of ${COMMIT_TRANSACTIONS} transfers, ${SENDERS} accounts, synced RocksDB]`,
+  );
+}
