@@ -61,7 +61,8 @@ function runAndKill(dir: string, after: "opened" | "applied" | null, delayMs: nu
       output += chunk.toString();
     });
     child.on("error", reject);
-    child.on("exit", (code, signal) => {
+    // "close" fires after the child's output is fully read, unlike "exit".
+    child.on("close", (code, signal) => {
       if (signal === "SIGKILL") resolve(output);
       else reject(new Error(`child exited with ${code} before the kill:\n${output}`));
     });
