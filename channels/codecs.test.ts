@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { AMOUNT_MAX, type Codec, CodecError, decodeWith, encodeWith, type Voucher } from "../spec/index.ts";
+import { CHANNEL_EVENT_CODECS, decodeChannelEvent, encodeChannelEvent, SettlementKind } from "./events.ts";
+import {
+  ChannelChallengeCodec,
+  ChannelCloseCodec,
+  ChannelCooperativeCloseCodec,
+  ChannelOpenCodec,
+  ChannelSettleCodec,
+  ChannelTopUpCodec,
+} from "./payloads.ts";
+import { ChannelRecordCodec } from "./record.ts";
+
+const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+console.log(`channels codecs.test seed=${seed} (replay with FC_SEED=${seed})`);
+
+const amount = fc.bigInt({ min: 0n, max: AMOUNT_MAX });
+const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+const index = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+const voucher: fc.Arbitrary<Voucher> = fc.record({
+  chainId: fc.string({ maxLength: 64, unit: "grapheme-ascii" }),
+  channelId: bytes(32),
+  cumulativeAmount: amount,
+  sequence: index,
+  signature: bytes(64),
+});
+const closing = fc.record({ amount, sequence: index, startedAtCommit: index, deadlineCommit: index });
+
+export const CHANNEL_CODEC_CASES: [Codec<never>, fc.Arbitrary<never>][] = [
+  [ChannelOpenCodec, fc.record({ payee: bytes(20), deposit: amount, challengePeriod: index })],
+  [ChannelTopUpCodec, fc.record({ channelId: bytes(32), amount })],
+  [ChannelCloseCodec, fc.record({ channelId: bytes(32), voucher: fc.option(voucher, { nil: null }) })],
+  [ChannelChallengeCodec, fc.record({ channelId: bytes(32), voucher })],
+  [ChannelSettleCodec, fc.record({ channelId: bytes(32) })],
+  [
+    ChannelCooperativeCloseCodec,
+    fc.record({
+      channelId: bytes(32),
+      payeeAmount: amount,
+      payeePublicKey: bytes(32),
+      payerSignature: bytes(64),
+      payeeSignature: bytes(64),
+    }),
+  ],
+  [
+    ChannelRecordCodec,
+    fc.record({
+      payer: bytes(20),
+      payerPublicKey: bytes(32),
+      payee: bytes(20),
+      deposit: amount,
+      challengePeriod: index,
+      openedAtCommit: index,
+      closing: fc.option(closing, { nil: null }),
+    }),
+  ],
+  [
+    CHANNEL_EVENT_CODECS["channel.opened"],
+    fc.record({
+      channelId: bytes(32),
+      payer: bytes(20),
+      payee: bytes(20),
+      deposit: amount,
+      challengePeriod: index,
+    }),
+  ],
+  [
+    CHANNEL_EVENT_CODECS["channel.topped-up"],
+    fc.record({ channelId: bytes(32), amount, deposit: amount, closeCancelled: fc.boolean() }),
+  ],
+  [
+    CHANNEL_EVENT_CODECS["channel.close-started"],
+    fc.record({ channelId: bytes(32), amount, sequence: index, deadlineCommit: index }),
+  ],
+  [CHANNEL_EVENT_CODECS["channel.challenged"], fc.record({ channelId: bytes(32), amount, sequence: index })],
+  [
+    CHANNEL_EVENT_CODECS["channel.settled"],
+    fc.record({
+      channelId: bytes(32),
+      payeeAmount: amount,
+      payerAmount: amount,
+      how: fc.constantFrom(...Object.values(SettlementKind)),
+    }),
+  ],
+] as [Codec<never>, fc.Arbitrary<never>][];
+
+function decodeOrError<T>(codec: Codec<T>, input: Uint8Array): T | CodecError {
+  try {
+    return decodeWith(codec, input);
+  } catch (error) {
+    if (error instanceof CodecError) return error;
+    throw error;
+  }
+}
+
+/** Round-trip, truncation/trailing-byte and mutated-byte properties of one codec. */
+export function codecProperties(codec: Codec<never>, arbitrary: fc.Arbitrary<never>, runSeed: number): void {
+  describe(`${codec.type} codec`, () => {
+    it("round-trips", () => {
+      fc.assert(
+        fc.property(arbitrary, (value) => {
+          const encoded = encodeWith(codec, value);
+          assert.ok(
+            encoded.byteLength <= codec.maxBytes,
+            `${encoded.byteLength} > maxBytes ${codec.maxBytes}`,
+          );
+          const decoded = decodeWith(codec, encoded);
+          assert.deepEqual(codec.toValue(decoded), codec.toValue(value));
+          assert.deepEqual(encodeWith(codec, decoded), encoded);
+        }),
+        { seed: runSeed, numRuns: 200 },
+      );
+    });
+
+    it("rejects truncations and trailing bytes with a CodecError", () => {
+      fc.assert(
+        fc.property(
+          arbitrary,
+          fc.nat(),
+          fc.uint8Array({ minLength: 1, maxLength: 4 }),
+          (value, cut, extra) => {
+            const encoded = encodeWith(codec, value);
+            assert.ok(
+              decodeOrError(codec, encoded.subarray(0, cut % encoded.byteLength)) instanceof CodecError,
+            );
+            assert.ok(decodeOrError(codec, Buffer.concat([encoded, extra])) instanceof CodecError);
+          },
+        ),
+        { seed: runSeed, numRuns: 200 },
+      );
+    });
+
+    it("rejects a mutated byte with a CodecError, or decodes it to a value that re-encodes to exactly those bytes", () => {
+      fc.assert(
+        fc.property(arbitrary, fc.nat(), fc.integer({ min: 1, max: 255 }), (value, position, xor) => {
+          const mutated = new Uint8Array(encodeWith(codec, value));
+          mutated[position % mutated.byteLength]! ^= xor;
+          const result = decodeOrError(codec, mutated);
+          if (!(result instanceof CodecError)) assert.deepEqual(encodeWith(codec, result), mutated);
+        }),
+        { seed: runSeed, numRuns: 300 },
+      );
+    });
+  });
+}
+
+for (const [codec, arbitrary] of CHANNEL_CODEC_CASES) codecProperties(codec, arbitrary, seed);
+
+describe("channel events", () => {
+  it("decode by name, and refuse another name or a settlement kind out of range", () => {
+    const event = {
+      name: "channel.settled" as const,
+      channelId: new Uint8Array(32).fill(1),
+      payeeAmount: 5n,
+      payerAmount: 6n,
+      how: SettlementKind.Cooperative,
+    };
+    const { name, data } = encodeChannelEvent(event);
+    assert.deepEqual(decodeChannelEvent(name, data), event);
+    assert.throws(() => decodeChannelEvent("channel.nope", data), CodecError);
+    assert.throws(() => decodeChannelEvent("channel.opened", data), CodecError);
+    const bad = encodeChannelEvent({ ...event, how: 3 as never });
+    assert.throws(() => decodeChannelEvent(bad.name, bad.data), CodecError);
+  });
+});
