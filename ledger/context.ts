@@ -16,6 +16,7 @@ export interface TxFacts {
   readonly timestampMs: number;
   readonly feeRecipient: Uint8Array | null;
   readonly txHash: Uint8Array;
+  readonly nonce: number;
   readonly sender: Uint8Array;
   readonly senderPublicKey: Uint8Array;
 }
@@ -31,6 +32,7 @@ export class TransactionContext implements TxContext {
   readonly timestampMs: number;
   readonly feeRecipient: Uint8Array | null;
   readonly txHash: Uint8Array;
+  readonly nonce: number;
   readonly sender: Uint8Array;
   readonly senderPublicKey: Uint8Array;
 
@@ -43,6 +45,7 @@ export class TransactionContext implements TxContext {
     this.timestampMs = facts.timestampMs;
     this.feeRecipient = facts.feeRecipient;
     this.txHash = facts.txHash;
+    this.nonce = facts.nonce;
     this.sender = facts.sender;
     this.senderPublicKey = facts.senderPublicKey;
   }

@@ -9,7 +9,7 @@ import { executeCommit } from "./execute.ts";
 import { genesisState, genesisSupply } from "./genesis.ts";
 import { Ledger } from "./ledger.ts";
 import { MemoryStore } from "./memory-store.ts";
-import { ModuleRegistry } from "./module.ts";
+import { ModuleRegistry, type TxContext } from "./module.ts";
 import { verifyProof } from "./proof.ts";
 import {
   ADDRESSES,
@@ -336,6 +336,41 @@ describe("execution: modules", () => {
     assert.equal(ledger.totals().escrows, before.escrows);
     assert.equal(ledger.getStateValue(bucketKey(Bucket.channelsState, ADDRESSES[2]!)), null);
     assert.deepEqual(ledger.getAccount(ADDRESSES[2]!), { balance: 49_998n, nonce: 1, stake: 0n });
+  });
+
+  it("gives a handler the transaction's facts: nonce, hash, sender, commit index and time", async () => {
+    const seen: unknown[] = [];
+    const probe = {
+      name: "probe",
+      bucket: null,
+      kinds: {
+        "probe.facts": {
+          decode: (payload: Uint8Array) => payload,
+          apply(context: TxContext) {
+            seen.push([
+              context.nonce,
+              hex(context.txHash),
+              hex(context.sender),
+              context.commitIndex,
+              context.timestampMs,
+              context.chainId,
+            ]);
+          },
+        },
+      },
+    };
+    const ledger = await Ledger.open({ store: new MemoryStore(), genesis, modules: [probe] });
+    const env = (nonce: number) => ({ chainId: CHAIN_ID, keys: KEYS[3]!, nonce, fee: 1n });
+    const txs = [
+      buildTransaction(env(0), "probe.facts", new Uint8Array()),
+      buildTransaction(env(1), "probe.facts", new Uint8Array()),
+    ];
+    await apply(ledger, txs.map(encodeTransaction));
+    const t = 1_700_000_000_001;
+    assert.deepEqual(seen, [
+      [0, hex(transactionDigest(txs[0]!)), hex(ADDRESSES[3]!), 1, t, CHAIN_ID],
+      [1, hex(transactionDigest(txs[1]!)), hex(ADDRESSES[3]!), 1, t, CHAIN_ID],
+    ]);
   });
 
   it("the registry refuses duplicate kinds, duplicate names and the ledger's own buckets", () => {

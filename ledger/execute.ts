@@ -113,6 +113,7 @@ export function executeCommit(
         timestampMs: input.timestampMs,
         feeRecipient: input.feeRecipient,
         txHash,
+        nonce: tx.nonce,
         sender,
         senderPublicKey: tx.sender,
       });

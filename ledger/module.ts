@@ -24,6 +24,8 @@ export interface TxContext {
   readonly commitIndex: number;
   readonly timestampMs: number;
   readonly txHash: Uint8Array;
+  /** The transaction's nonce (the sender's account nonce is already one past it). */
+  readonly nonce: number;
   /** Sender address and public key (the signer). */
   readonly sender: Uint8Array;
   readonly senderPublicKey: Uint8Array;
