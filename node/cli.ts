@@ -4,11 +4,14 @@
  */
 import { Command, CommanderError } from "commander";
 import { HyperspaceError } from "../spec/index.ts";
+import { register as registerChain } from "./commands/chain.ts";
 import { register as registerConformance } from "./commands/conformance.ts";
+import { register as registerDevnet } from "./commands/devnet.ts";
 import { register as registerGenesis } from "./commands/genesis.ts";
 import { register as registerKeys } from "./commands/keys.ts";
 import { register as registerLedger } from "./commands/ledger.ts";
 import { register as registerModel } from "./commands/model.ts";
+import { register as registerNode } from "./commands/node.ts";
 import { UsageError } from "./output.ts";
 
 export function buildProgram(): Command {
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError()
     .exitOverride();
+  registerNode(program);
+  registerDevnet(program);
+  registerChain(program);
   registerConformance(program);
   registerKeys(program);
   registerGenesis(program);

@@ -12,6 +12,7 @@ import {
   type KeyPair,
   toHex,
 } from "../spec/index.ts";
+import { readKeyFile } from "./keyfile.ts";
 
 /**
  * The keystore: a JSON file (mode 0600) holding an ed25519 key encrypted
@@ -147,4 +148,25 @@ export async function readKeystore(path: string, passphrase: string | undefined)
     throw new KeystoreError("BAD_FILE", `keystore ${path}: key does not match its public key`, { path });
   }
   return keys;
+}
+
+/**
+ * Loads a key from either form of key file: the plain JSON of
+ * `hyperspace keys new` or an encrypted keystore, whose passphrase comes
+ * from HYPERSPACE_PASSPHRASE or the given passphrase file.
+ */
+export async function loadKeyPair(path: string, passphraseFile?: string | null): Promise<KeyPair> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new KeystoreError("BAD_FILE", `cannot read key file ${path}: ${(error as Error).message}`, {
+      path,
+    });
+  }
+  if (!isEncryptedKeystore(json)) return readKeyFile(path);
+  const passphrase =
+    process.env.HYPERSPACE_PASSPHRASE ??
+    (passphraseFile ? readFileSync(passphraseFile, "utf8").trim() : undefined);
+  return readKeystore(path, passphrase);
 }

@@ -1,0 +1,475 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Authority } from "../consensus/authority.ts";
+import { type CommittedSubDag, Committee, ed25519Signer, type Timers } from "../consensus/index.ts";
+import {
+  type Genesis,
+  Ledger,
+  type LedgerModule,
+  parseGenesis,
+  type Receipt,
+  RocksStore,
+  validatorAddress,
+} from "../ledger/index.ts";
+import {
+  type CommitteePeer,
+  ConsensusTransport,
+  loadOrCreatePeerKey,
+  NetworkHost,
+  type Topic,
+  TransactionTopic,
+  ValidationError,
+} from "../net/index.ts";
+import {
+  addressFromPublicKey,
+  bytesEqual,
+  commitDigest,
+  decodeTransaction,
+  type KeyPair,
+  type Transaction,
+  toHex,
+  transactionDigest,
+} from "../spec/index.ts";
+import type { NodeConfig } from "./config.ts";
+import { RocksConsensusStore } from "./consensus-store.ts";
+import { readKeystore } from "./keystore.ts";
+import type { Logger } from "./logger.ts";
+import { Mempool, MempoolError } from "./mempool.ts";
+import { Metrics } from "./metrics.ts";
+import { rpcMethods } from "./rpc/methods.ts";
+import { RpcServer } from "./rpc/server.ts";
+import {
+  CertifierError,
+  decodeStateRootVote,
+  encodeStateRootVote,
+  StateCertifier,
+  type StateRootVote,
+  signStateRootVote,
+} from "./state-certifier.ts";
+
+/** Gossip topic of validators' signed state roots. */
+const StateRootTopic: Topic<StateRootVote> = {
+  name: "state-root",
+  version: 1,
+  maxBytes: 256,
+  encode: encodeStateRootVote,
+  decode: decodeStateRootVote,
+};
+
+/**
+ * Commits waiting for execution. Consensus persists a commit before handing
+ * it over, so this queue is only a pipeline between ordering and execution;
+ * at this depth consensus waits for the ledger (backpressure).
+ */
+const EXECUTION_QUEUE_MAX = 64;
+
+/** A node this many commits behind the newest certified root reports itself as syncing. */
+const SYNCING_LAG_COMMITS = 10;
+
+/** Modules that later layers add to the ledger (channels, market). */
+export interface NodeComponents {
+  readonly modules?: readonly LedgerModule[];
+}
+
+export interface CommitSummary {
+  readonly index: number;
+  readonly digest: string;
+  readonly previousDigest: string;
+  readonly stateRoot: string;
+  readonly leader: string;
+  readonly timestampMs: number;
+  readonly transactions: string[];
+}
+
+/**
+ * The composition root of a hyperspace node: it builds the store, the
+ * ledger, the network, the mempool, consensus (for a validator), the RPC
+ * server and metrics, starts them in that order and stops them in reverse.
+ * Every commit consensus decides is executed by the ledger in order; a
+ * validator then signs the resulting state root, and a root certified by a
+ * quorum that disagrees with ours halts the node.
+ */
+export class HyperspaceNode {
+  readonly metrics = new Metrics();
+  private store!: RocksStore;
+  ledger!: Ledger;
+  genesis!: Genesis;
+  committee!: Committee;
+  host!: NetworkHost;
+  mempool!: Mempool;
+  private consensusStore!: RocksConsensusStore;
+  private authority: Authority | null = null;
+  private rpc!: RpcServer;
+  private certifier!: StateCertifier;
+  private keys: KeyPair | null = null;
+  private ownIndex: number | null = null;
+  private executing: Promise<void> = Promise.resolve();
+  private executionDepth = 0;
+  private stopping = false;
+  readonly authToken: string;
+  private readonly log: Logger;
+
+  private constructor(
+    readonly config: NodeConfig,
+    log: Logger,
+    private readonly components: NodeComponents,
+  ) {
+    this.log = log;
+    mkdirSync(config.dataDir, { recursive: true });
+    this.authToken = loadOrCreateToken(join(config.dataDir, "rpc.token"));
+  }
+
+  static async start(
+    config: NodeConfig,
+    log: Logger,
+    components: NodeComponents = {},
+  ): Promise<HyperspaceNode> {
+    const node = new HyperspaceNode(config, log, components);
+    try {
+      await node.startParts();
+    } catch (error) {
+      await node.stop();
+      throw error;
+    }
+    return node;
+  }
+
+  get isValidator(): boolean {
+    return this.authority !== null;
+  }
+
+  get rpcUrl(): string {
+    return this.rpc.url;
+  }
+
+  /** True while the network has certified roots well past what this node has executed. */
+  get isSyncing(): boolean {
+    return (this.certifier.latest?.index ?? 0) > this.ledger.lastAppliedIndex + SYNCING_LAG_COMMITS;
+  }
+
+  get round(): number {
+    return this.authority?.core.clockRound ?? 0;
+  }
+
+  private async startParts(): Promise<void> {
+    const { config } = this;
+    this.genesis = parseGenesis(readFileSync(config.genesisFile, "utf8"));
+    this.store = await RocksStore.open(join(config.dataDir, "db"));
+    this.ledger = await Ledger.open({
+      store: this.store,
+      genesis: this.genesis,
+      modules: this.components.modules ?? [],
+    });
+    this.consensusStore = new RocksConsensusStore(this.store);
+    this.committee = new Committee(
+      this.genesis.validators.map((v) => ({ stake: Number(v.stake), publicKey: v.publicKey })),
+    );
+    this.certifier = new StateCertifier(this.genesis.chainId, this.committee);
+    this.log.info("ledger opened", {
+      chainId: this.genesis.chainId,
+      commitIndex: this.ledger.lastAppliedIndex,
+    });
+
+    if (config.validator) {
+      const passphrase = process.env.HYPERSPACE_PASSPHRASE ?? readPassphrase(config.passphraseFile);
+      this.keys = await readKeystore(config.validatorKeyFile, passphrase);
+      const keys = this.keys;
+      const index = this.genesis.validators.findIndex((v) => bytesEqual(v.publicKey, keys.publicKey));
+      if (index < 0)
+        throw new Error(`validator key ${config.validatorKeyFile} is not in the genesis committee`);
+      this.ownIndex = index;
+    }
+
+    const peers: CommitteePeer[] = this.genesis.validators.map((v, authority) => ({
+      authority,
+      peerId: v.peerId,
+      addresses: v.multiaddrs,
+    }));
+    this.host = await NetworkHost.create({
+      privateKey: await loadOrCreatePeerKey(join(config.dataDir, "peer.key")),
+      chainId: this.genesis.chainId,
+      listen: config.listen,
+      announce: config.announce,
+      bootstrap: config.bootstrap,
+      metrics: this.metrics,
+      log: this.log.child("net"),
+    });
+    this.log.info("p2p started", { peerId: this.host.peerId, addresses: this.host.multiaddrs() });
+
+    const assigned = (sender: Uint8Array) =>
+      this.ownIndex === null || senderAssignment(sender, this.committee.size) === this.ownIndex;
+    this.mempool = new Mempool({
+      chainId: this.genesis.chainId,
+      nextNonce: (sender) => this.ledger.getAccount(addressFromPublicKey(sender)).nonce,
+      isAssigned: assigned,
+      nowMs: Date.now,
+    });
+    this.host.subscribe(
+      TransactionTopic,
+      () => {},
+      (tx) => this.admitGossiped(tx),
+    );
+    this.host.subscribe(
+      StateRootTopic,
+      () => {},
+      (vote) => this.acceptVote(vote),
+    );
+
+    await this.replayPersistedCommits();
+
+    const transport = new ConsensusTransport(this.host, peers, this.ownIndex);
+    if (this.keys !== null && this.ownIndex !== null) {
+      const consensusLog = this.log.child("consensus");
+      this.authority = await Authority.start({
+        committee: this.committee,
+        ownIndex: this.ownIndex,
+        signer: ed25519Signer(this.keys.secretKey),
+        store: this.consensusStore,
+        network: transport,
+        clock: { nowMs: Date.now },
+        timers: realTimers,
+        transactions: this.mempool,
+        onCommit: (subDag) => this.enqueueExecution(subDag),
+        onFatal: (error) => this.fatal("consensus stopped", error),
+        options: {
+          core: { leaderTimeoutMs: config.leaderTimeoutMs, minRoundDelayMs: config.minRoundDelayMs },
+        },
+        log: {
+          info: (fields, message) => consensusLog.info(message, fields),
+          warn: (fields, message) => consensusLog.warn(message, fields),
+        },
+      });
+      await transport.start(this.authority, peers);
+    }
+
+    this.rpc = new RpcServer({
+      host: config.rpcHost,
+      port: config.rpcPort,
+      methods: rpcMethods(this),
+      authToken: this.authToken,
+      topics: ["commits", "receipts"],
+      ratePerSecond: config.rpcRatePerSecond,
+      metrics: this.metrics,
+      log: this.log.child("rpc"),
+      routes: async (request, response) => {
+        if (request.method === "GET" && request.url === "/metrics") {
+          response.writeHead(200, { "content-type": this.metrics.registry.contentType });
+          response.end(await this.metrics.registry.metrics());
+          return true;
+        }
+        return false;
+      },
+    });
+    const url = await this.rpc.listen();
+    this.log.info("node started", {
+      rpc: url,
+      validator: this.isValidator,
+      authority: this.ownIndex,
+      commitIndex: this.ledger.lastAppliedIndex,
+    });
+  }
+
+  /** Executes commits that consensus persisted but the ledger had not applied when the node stopped. */
+  private async replayPersistedCommits(): Promise<void> {
+    const last = await this.consensusStore.readLastCommit();
+    if (last === null || last.index <= this.ledger.lastAppliedIndex) return;
+    for (let index = this.ledger.lastAppliedIndex + 1; index <= last.index; index++) {
+      const [commit] = await this.consensusStore.readCommits(index, index);
+      if (commit === undefined) throw new Error(`commit ${index} missing from the consensus store`);
+      const blocks = await this.consensusStore.readBlocks(commit.blocks);
+      if (blocks.some((b) => b === null)) throw new Error(`blocks of commit ${index} missing from the store`);
+      await this.execute(commit, blocks as NonNullable<(typeof blocks)[number]>[]);
+    }
+    this.log.info("replayed persisted commits", { commitIndex: this.ledger.lastAppliedIndex });
+  }
+
+  /** Submits a transaction from RPC: admit to our mempool, then gossip to the validators. */
+  async submitTransaction(bytes: Uint8Array): Promise<string> {
+    const hash = this.mempool.add(bytes);
+    this.metrics.mempoolSize.set(this.mempool.size);
+    // Gossip failures do not undo local admission: our own validator can still propose it.
+    void this.host.libp2p.services.pubsub
+      .publish(
+        `/hyperspace/${this.genesis.chainId}/${TransactionTopic.name}/${TransactionTopic.version}`,
+        bytes,
+      )
+      .catch(() => {});
+    return hash;
+  }
+
+  private admitGossiped(tx: Transaction): void {
+    try {
+      this.mempool.addDecoded(tx, TransactionTopic.encode(tx));
+      this.metrics.mempoolSize.set(this.mempool.size);
+    } catch (error) {
+      if (!(error instanceof MempoolError)) throw error;
+      const ignore = [
+        "DUPLICATE",
+        "STALE_NONCE",
+        "FULL",
+        "NONCE_TOO_FAR",
+        "ALREADY_PROPOSED",
+        "UNDERPRICED_REPLACEMENT",
+      ];
+      throw new ValidationError(ignore.includes(error.code) ? "IGNORE" : "REJECT", error.code);
+    }
+  }
+
+  private acceptVote(vote: StateRootVote): void {
+    try {
+      const certified = this.certifier.addVote(vote);
+      if (certified !== null) this.log.debug("state root certified", { index: certified.index });
+    } catch (error) {
+      if (!(error instanceof CertifierError)) throw error;
+      if (error.code === "DIVERGED") this.fatal("state diverged from the certified root", error);
+      throw new ValidationError(error.code === "OUT_OF_WINDOW" ? "IGNORE" : "REJECT", error.code);
+    }
+  }
+
+  private enqueueExecution(subDag: CommittedSubDag): Promise<void> | void {
+    this.executionDepth++;
+    this.executing = this.executing
+      .then(() => this.execute(subDag.commit, subDag.blocks))
+      .catch((error) => this.fatal("execution failed", error))
+      .finally(() => this.executionDepth--);
+    if (this.executionDepth >= EXECUTION_QUEUE_MAX) return this.executing;
+  }
+
+  private async execute(commit: CommittedSubDag["commit"], blocks: CommittedSubDag["blocks"]): Promise<void> {
+    if (this.stopping) return;
+    const transactions = blocks.flatMap((b) => b.transactions);
+    const leader = this.genesis.validators[commit.leader.author];
+    const result = await this.ledger.applyCommit({
+      index: commit.index,
+      timestampMs: commit.timestampMs,
+      feeRecipient: leader === undefined ? null : validatorAddress(leader),
+      transactions,
+    });
+    if (result.alreadyApplied) return;
+    this.mempool.pruneExecuted(uniqueSenders(result.receipts));
+    this.metrics.mempoolSize.set(this.mempool.size);
+    this.metrics.commits.inc();
+    this.metrics.commitIndex.set(commit.index);
+    this.metrics.round.set(this.round);
+    this.metrics.commitLatency.observe(Math.max(0, Date.now() - commit.timestampMs) / 1000);
+    for (const r of result.receipts)
+      this.metrics.transactions.inc({ status: r.success ? "success" : "failed" });
+    this.certifier.recordOwn(commit.index, result.stateRoot);
+    if (this.keys !== null && this.ownIndex !== null) {
+      const vote = signStateRootVote(
+        this.genesis.chainId,
+        commit.index,
+        result.stateRoot,
+        this.ownIndex,
+        this.keys.secretKey,
+      );
+      this.acceptVote(vote);
+      void this.host.publish(StateRootTopic, vote).catch(() => {});
+    }
+    this.rpc?.publish("commits", {
+      index: commit.index,
+      stateRoot: toHex(result.stateRoot),
+      transactions: result.receipts.length,
+      timestampMs: commit.timestampMs,
+    });
+    for (const receipt of result.receipts) this.rpc?.publish("receipts", receiptJson(receipt));
+    this.log.debug("committed", {
+      index: commit.index,
+      leader: commit.leader.author,
+      txs: transactions.length,
+    });
+  }
+
+  /** The summary of commit `index` for RPC, or null if it is not executed here. */
+  async commitSummary(index: number): Promise<CommitSummary | null> {
+    if (index < 1 || index > this.ledger.lastAppliedIndex) return null;
+    const [commit] = await this.consensusStore.readCommits(index, index);
+    const record = await this.ledger.getCommitRecord(index);
+    if (commit === undefined || record === null) return null;
+    const blocks = await this.consensusStore.readBlocks(commit.blocks);
+    return {
+      index,
+      digest: toHex(commitDigest(commit)),
+      previousDigest: toHex(commit.previousDigest),
+      stateRoot: toHex(record.stateRoot),
+      leader: `${commit.leader.round}:${commit.leader.author}:${toHex(commit.leader.digest)}`,
+      timestampMs: commit.timestampMs,
+      transactions: blocks.flatMap((b) => (b === null ? [] : b.transactions.flatMap(txHashOrNone))),
+    };
+  }
+
+  get latestCertified() {
+    return this.certifier.latest;
+  }
+
+  private fatal(what: string, error: unknown): void {
+    this.log.error(what, { error: String((error as Error)?.stack ?? error) });
+    if (!this.stopping) {
+      process.exitCode = 70;
+      void this.stop().finally(() => process.exit(70));
+    }
+  }
+
+  /** Stops the parts in reverse order of starting. Safe to call more than once. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.rpc?.close().catch(() => {});
+    await this.authority?.stop().catch(() => {});
+    await this.executing.catch(() => {});
+    await this.host?.stop().catch(() => {});
+    await this.ledger?.close().catch(() => {});
+    await this.store?.close().catch(() => {});
+    this.log.info("node stopped");
+  }
+}
+
+/** Each sender's transactions are proposed by one validator, chosen by the sender's key. */
+export function senderAssignment(sender: Uint8Array, committeeSize: number): number {
+  return ((sender[0] ?? 0) * 256 + (sender[1] ?? 0)) % committeeSize;
+}
+
+function uniqueSenders(receipts: readonly Receipt[]): Uint8Array[] {
+  const seen = new Map<string, Uint8Array>();
+  for (const r of receipts) seen.set(toHex(r.sender), r.sender);
+  return [...seen.values()];
+}
+
+/** The hash of an included transaction; a block may carry undecodable bytes, which have none. */
+function txHashOrNone(bytes: Uint8Array): string[] {
+  try {
+    return [toHex(transactionDigest(decodeTransaction(bytes)))];
+  } catch {
+    return [];
+  }
+}
+
+export function receiptJson(receipt: Receipt): Record<string, unknown> {
+  return {
+    hash: toHex(receipt.txHash),
+    status: receipt.success ? "success" : "failed",
+    commitIndex: receipt.commitIndex,
+    fee: receipt.feePaid.toString(),
+    ...(receipt.success ? {} : { error: `${receipt.errorCode}: ${receipt.errorMessage}` }),
+  };
+}
+
+const realTimers: Timers = {
+  setTimer(delayMs, callback) {
+    const handle = setTimeout(callback, delayMs);
+    return { cancel: () => clearTimeout(handle) };
+  },
+};
+
+function readPassphrase(path: string | null): string | undefined {
+  return path === null ? undefined : readFileSync(path, "utf8").trim();
+}
+
+/** The RPC bearer token: generated at first start, stored with mode 0600. */
+function loadOrCreateToken(path: string): string {
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  const token = randomBytes(32).toString("hex");
+  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  return token;
+}

@@ -1,0 +1,97 @@
+import { encodeStateProof, parseTxHash, validatorAddress } from "../../ledger/index.ts";
+import { AddressError, formatAddress, fromHex, parseAddress, toHex } from "../../spec/index.ts";
+import type { HyperspaceNode } from "../node.ts";
+import { receiptJson } from "../node.ts";
+import { RpcError, RpcErrorCode, type RpcMethod } from "./server.ts";
+
+/**
+ * The node's JSON-RPC methods. Names and result fields are part of the
+ * public interface; amounts are decimal strings and bytes are hex.
+ */
+export function rpcMethods(node: HyperspaceNode): Record<string, RpcMethod> {
+  return {
+    hs_status: {
+      handler: () => ({
+        chainId: node.genesis.chainId,
+        minFee: node.ledger.params.minFee.toString(),
+        commitIndex: node.ledger.lastAppliedIndex,
+        stateRoot: toHex(node.ledger.stateRoot),
+        round: node.round,
+        peers: node.host.peers().length,
+        syncing: node.isSyncing,
+        validator: node.isValidator,
+        certifiedIndex: node.latestCertified?.index ?? 0,
+        mempool: node.mempool.size,
+      }),
+    },
+
+    hs_submitTransaction: {
+      handler: async ([hex]) => {
+        const bytes = typeof hex === "string" ? fromHex(hex) : null;
+        if (bytes === null) throw new RpcError(RpcErrorCode.InvalidParams, "expected the transaction as hex");
+        return { hash: await node.submitTransaction(bytes) };
+      },
+    },
+
+    hs_getAccount: {
+      handler: ([text, options]) => {
+        const address = parseAddressParam(text);
+        const account = node.ledger.getAccount(address);
+        const wantProof =
+          typeof options === "object" && options !== null && (options as { proof?: unknown }).proof === true;
+        return {
+          balance: account.balance.toString(),
+          nonce: account.nonce,
+          stake: account.stake.toString(),
+          ...(wantProof
+            ? {
+                proof: toHex(encodeStateProof(node.ledger.prove(address))),
+                stateRoot: toHex(node.ledger.stateRoot),
+              }
+            : {}),
+        };
+      },
+    },
+
+    hs_getReceipt: {
+      handler: async ([text]) => {
+        const hash = typeof text === "string" ? parseTxHash(text) : null;
+        if (hash === null)
+          throw new RpcError(RpcErrorCode.InvalidParams, "expected a 32-byte transaction hash in hex");
+        const receipt = await node.ledger.getReceipt(hash);
+        return receipt === null ? null : receiptJson(receipt);
+      },
+    },
+
+    hs_getCommit: {
+      handler: async ([index]) => {
+        if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) {
+          throw new RpcError(RpcErrorCode.InvalidParams, "expected a commit index");
+        }
+        return node.commitSummary(index);
+      },
+    },
+
+    hs_getValidators: {
+      handler: () =>
+        node.ledger.getValidators().map((v) => ({
+          address: formatAddress(validatorAddress(v)),
+          peerId: v.peerId,
+          stake: v.stake.toString(),
+          name: v.name,
+          publicKey: toHex(v.publicKey),
+        })),
+    },
+  };
+}
+
+function parseAddressParam(text: unknown): Uint8Array {
+  if (typeof text !== "string")
+    throw new RpcError(RpcErrorCode.InvalidParams, "expected an address (hs1...)");
+  try {
+    return parseAddress(text);
+  } catch (error) {
+    if (error instanceof AddressError) throw new RpcError(RpcErrorCode.InvalidParams, error.message);
+    throw error;
+  }
+}
