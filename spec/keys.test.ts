@@ -9,7 +9,7 @@ import { blockDigest } from "./block.ts";
 import { Domain } from "./constants.ts";
 import { AddressError } from "./errors.ts";
 import { hash, sha256 } from "./hash.ts";
-import { generateKeyPair, sign, verify, verifyReference } from "./keys.ts";
+import { createSigner, generateKeyPair, sign, verify, verifyReference } from "./keys.ts";
 import { signTransaction, transactionDigest, verifyTransaction } from "./transaction.ts";
 import { voucherDigest } from "./voucher.ts";
 
@@ -117,6 +117,15 @@ describe("ed25519", () => {
         assert.equal(verifyReference(malleated, msg, keys.publicKey), false);
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it("the node:crypto signer produces exactly noble's signatures", () => {
+    fc.assert(
+      fc.property(seed, message, (secret, msg) => {
+        assert.deepEqual(createSigner(secret)(msg), sign(msg, secret));
+      }),
+      { numRuns: 200 },
     );
   });
 
