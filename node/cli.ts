@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { HyperspaceError } from "../spec/index.ts";
+import { register as registerBench } from "./commands/bench.ts";
 import { register as registerChain } from "./commands/chain.ts";
 import { register as registerConformance } from "./commands/conformance.ts";
 import { register as registerDevnet } from "./commands/devnet.ts";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerNode(program);
   registerDevnet(program);
   registerChain(program);
+  registerBench(program);
   registerConformance(program);
   registerKeys(program);
   registerGenesis(program);

@@ -17,6 +17,9 @@ export interface StatusResult {
   syncing: boolean;
   validator: boolean;
   chainId?: string;
+  minFee?: string;
+  certifiedIndex?: number;
+  mempool?: number;
 }
 
 export interface AccountResult {
@@ -75,8 +78,12 @@ export class RpcClient {
     } catch (error) {
       throw new ClientError("UNREACHABLE", `cannot reach ${this.url}: ${(error as Error).message}`, {});
     }
-    if (response.status !== 200) throw new ClientError("HTTP", `${this.url} answered HTTP ${response.status}`, {});
-    const body = (await response.json()) as { result?: T; error?: { code: number; message: string; data?: unknown } };
+    if (response.status !== 200)
+      throw new ClientError("HTTP", `${this.url} answered HTTP ${response.status}`, {});
+    const body = (await response.json()) as {
+      result?: T;
+      error?: { code: number; message: string; data?: unknown };
+    };
     if (body.error) {
       throw new ClientError("RPC", body.error.message, { rpcCode: body.error.code, data: body.error.data });
     }
@@ -92,16 +99,18 @@ export class RpcClient {
   }
 
   async getAccount(address: string, options: { proof?: boolean } = {}): Promise<AccountResult> {
-    const raw = await this.call<{ balance: string; nonce: number; stake?: string; proof?: unknown }>("hs_getAccount", [
-      address,
-      { proof: options.proof ?? false },
-    ]);
+    const raw = await this.call<{ balance: string; nonce: number; stake?: string; proof?: unknown }>(
+      "hs_getAccount",
+      [address, { proof: options.proof ?? false }],
+    );
     const { balance, stake, ...rest } = raw;
     return { ...rest, balance: BigInt(balance), ...(stake !== undefined ? { stake: BigInt(stake) } : {}) };
   }
 
   async getReceipt(hash: string): Promise<ReceiptResult | null> {
-    const raw = await this.call<(Omit<ReceiptResult, "fee"> & { fee: string }) | null>("hs_getReceipt", [hash]);
+    const raw = await this.call<(Omit<ReceiptResult, "fee"> & { fee: string }) | null>("hs_getReceipt", [
+      hash,
+    ]);
     return raw === null ? null : { ...raw, fee: BigInt(raw.fee) };
   }
 
@@ -120,7 +129,8 @@ export class RpcClient {
     for (;;) {
       const receipt = await this.getReceipt(hash);
       if (receipt !== null) return receipt;
-      if (Date.now() > deadline) throw new ClientError("TIMEOUT", `no receipt for ${hash} after ${timeoutMs} ms`, {});
+      if (Date.now() > deadline)
+        throw new ClientError("TIMEOUT", `no receipt for ${hash} after ${timeoutMs} ms`, {});
       await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
     }
   }

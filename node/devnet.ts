@@ -136,6 +136,8 @@ export async function initDevnet(dirInput: string, options: InitDevnetOptions): 
       bootstrap: entries.filter((other) => other !== entry).map((other) => other.p2p),
       rpcHost: "127.0.0.1",
       rpcPort: entry.rpcPort,
+      // A devnet is driven by local load tests: allow them well past the public default.
+      rpcRatePerSecond: 100_000,
       ...(options.leaderTimeoutMs !== undefined ? { leaderTimeoutMs: options.leaderTimeoutMs } : {}),
     };
     writeFileSync(entry.config, `${JSON.stringify(config, null, 2)}\n`);

@@ -1,0 +1,199 @@
+import WebSocket from "ws";
+import { buildTransfer } from "../ledger/index.ts";
+import {
+  addressFromPublicKey,
+  createSigner,
+  encodeTransaction,
+  formatAddress,
+  generateKeyPair,
+  type KeyPair,
+  type Transaction,
+  toHex,
+  transactionDigest,
+} from "../spec/index.ts";
+import { RpcClient } from "./client.ts";
+
+/**
+ * The load generator behind `hyperspace bench load`: funds a set of sender
+ * accounts from a faucet key, pre-signs transfers, submits them at a fixed
+ * rate spread over the given RPC endpoints (JSON-RPC batches), and watches
+ * receipts over a WebSocket subscription to time submit-to-final.
+ */
+export interface LoadOptions {
+  readonly rpcs: readonly string[];
+  readonly tps: number;
+  readonly durationS: number;
+  readonly faucet: KeyPair;
+  /** Independent senders; more senders spread load over validators and nonce queues. */
+  readonly senders?: number;
+  readonly fee?: bigint;
+  /** How long to wait for stragglers after the last submission. */
+  readonly drainS?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface LoadResult {
+  readonly submittedTps: number;
+  readonly committedTps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly finalTransactions: number;
+  readonly submitted: number;
+  readonly refused: number;
+  readonly durationS: number;
+}
+
+/** Submission tick: small enough for a smooth rate, large enough for efficient batches. */
+const TICK_MS = 20;
+/** A JSON-RPC batch holds at most this many transactions (the server's batch bound is 100). */
+const BATCH_MAX = 100;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function rpcBatch(url: string, hexes: readonly string[]): Promise<number> {
+  const body = hexes.map((hex, i) => ({
+    jsonrpc: "2.0",
+    id: i,
+    method: "hs_submitTransaction",
+    params: [hex],
+  }));
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const replies = (await response.json()) as { error?: unknown }[] | { error?: unknown };
+  return Array.isArray(replies) ? replies.filter((r) => r.error !== undefined).length : hexes.length;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const log = options.log ?? (() => {});
+  const [first] = options.rpcs;
+  if (first === undefined) throw new Error("at least one RPC endpoint is needed");
+  const client = new RpcClient(first);
+  const status = await client.status();
+  const chainId = status.chainId ?? "";
+  const fee = options.fee ?? BigInt(status.minFee ?? "1") * 10n;
+  const senderCount = options.senders ?? Math.max(16, Math.min(256, Math.ceil(options.tps / 50)));
+  const total = Math.ceil(options.tps * options.durationS);
+  const perSender = Math.ceil(total / senderCount);
+
+  // Watch receipts first, so no finality is missed.
+  const finalAt = new Map<string, number>();
+  const socket = new WebSocket(first.replace(/^http/, "ws"));
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  socket.on("message", (data) => {
+    const message = JSON.parse(String(data)) as { params?: { result?: { hash?: string } } };
+    const hash = message.params?.result?.hash;
+    if (hash !== undefined && !finalAt.has(hash)) finalAt.set(hash, performance.now());
+  });
+  socket.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hs_subscribe", params: ["receipts"] }));
+
+  try {
+    // Fund the senders from the faucet, and wait until that is final.
+    const senders = Array.from({ length: senderCount }, () => generateKeyPair());
+    const faucetAddress = formatAddress(addressFromPublicKey(options.faucet.publicKey));
+    let nonce = (await client.getAccount(faucetAddress)).nonce;
+    const funding = senders.map((s) =>
+      buildTransfer({
+        chainId,
+        keys: options.faucet,
+        nonce: nonce++,
+        fee,
+        to: addressFromPublicKey(s.publicKey),
+        amount: BigInt(perSender + 1) * (fee + 1n),
+      }),
+    );
+    for (let i = 0; i < funding.length; i += BATCH_MAX) {
+      await rpcBatch(
+        first,
+        funding.slice(i, i + BATCH_MAX).map((t) => toHex(encodeTransaction(t))),
+      );
+    }
+    await client.waitForReceipt(toHex(transactionDigest(funding.at(-1) as Transaction)), 60_000);
+    log(`funded ${senderCount} senders`);
+
+    // Pre-sign every transfer, interleaving senders so each batch spreads over them.
+    const signers = senders.map((s) => createSigner(s.secretKey));
+    const planned: { hex: string; hash: string }[] = [];
+    for (let n = 0; n < perSender && planned.length < total; n++) {
+      for (let s = 0; s < senderCount && planned.length < total; s++) {
+        const keys = senders[s] as KeyPair;
+        const to = addressFromPublicKey((senders[(s + 1) % senderCount] as KeyPair).publicKey);
+        const unsigned = buildTransfer({ chainId, keys, nonce: n, fee, to, amount: 1n });
+        const digest = transactionDigest(unsigned);
+        const tx = { ...unsigned, signature: (signers[s] as (m: Uint8Array) => Uint8Array)(digest) };
+        planned.push({ hex: toHex(encodeTransaction(tx)), hash: toHex(digest) });
+      }
+    }
+    log(`signed ${planned.length} transfers; submitting at ${options.tps} tx/s for ${options.durationS} s`);
+
+    // Submit at the target rate.
+    const submittedAt = new Map<string, number>();
+    let refused = 0;
+    let next = 0;
+    let endpoint = 0;
+    const start = performance.now();
+    const inflight: Promise<void>[] = [];
+    while (next < planned.length) {
+      const due = Math.min(planned.length, Math.floor(((performance.now() - start) / 1000) * options.tps));
+      while (next < due) {
+        const batch = planned.slice(next, Math.min(due, next + BATCH_MAX));
+        next += batch.length;
+        const url = options.rpcs[endpoint++ % options.rpcs.length] as string;
+        const now = performance.now();
+        for (const t of batch) submittedAt.set(t.hash, now);
+        inflight.push(
+          rpcBatch(
+            url,
+            batch.map((t) => t.hex),
+          ).then(
+            (errors) => void (refused += errors),
+            () => void (refused += batch.length),
+          ),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+    }
+    await Promise.all(inflight);
+    const submitEnd = performance.now();
+
+    // Wait for stragglers.
+    const drainUntil = submitEnd + (options.drainS ?? 30) * 1000;
+    while (performance.now() < drainUntil) {
+      let pending = 0;
+      for (const hash of submittedAt.keys()) if (!finalAt.has(hash)) pending++;
+      if (pending <= refused) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const latencies: number[] = [];
+    let lastFinal = start;
+    for (const [hash, sent] of submittedAt) {
+      const done = finalAt.get(hash);
+      if (done === undefined) continue;
+      latencies.push(done - sent);
+      if (done > lastFinal) lastFinal = done;
+    }
+    latencies.sort((a, b) => a - b);
+    const submitSeconds = (submitEnd - start) / 1000;
+    return {
+      submittedTps: submittedAt.size / submitSeconds,
+      committedTps: latencies.length / ((lastFinal - start) / 1000),
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      finalTransactions: latencies.length,
+      submitted: submittedAt.size,
+      refused,
+      durationS: submitSeconds,
+    };
+  } finally {
+    socket.close();
+  }
+}
