@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AMOUNT_MAX, type Codec, CodecError, decodeWith, encodeWith, type Voucher } from "../spec/index.ts";
 import { CHANNEL_EVENT_CODECS, decodeChannelEvent, encodeChannelEvent, SettlementKind } from "./events.ts";
+import { PayeeRecordCodec, PayerRecordCodec } from "./local-records.ts";
 import {
   ChannelChallengeCodec,
   ChannelCloseCodec,
@@ -28,7 +29,11 @@ const voucher: fc.Arbitrary<Voucher> = fc.record({
 });
 const closing = fc.record({ amount, sequence: index, startedAtCommit: index, deadlineCommit: index });
 
-export const CHANNEL_CODEC_CASES: [Codec<never>, fc.Arbitrary<never>][] = [
+const peer = fc.string({ maxLength: 128, unit: "grapheme-ascii" });
+const chainId = fc.string({ maxLength: 64, unit: "grapheme-ascii" });
+const localState = fc.constantFrom(0, 1, 2);
+
+const CHANNEL_CODEC_CASES: [Codec<never>, fc.Arbitrary<never>][] = [
   [ChannelOpenCodec, fc.record({ payee: bytes(20), deposit: amount, challengePeriod: index })],
   [ChannelTopUpCodec, fc.record({ channelId: bytes(32), amount })],
   [ChannelCloseCodec, fc.record({ channelId: bytes(32), voucher: fc.option(voucher, { nil: null }) })],
@@ -84,6 +89,37 @@ export const CHANNEL_CODEC_CASES: [Codec<never>, fc.Arbitrary<never>][] = [
       how: fc.constantFrom(...Object.values(SettlementKind)),
     }),
   ],
+  [
+    PayerRecordCodec,
+    fc.record({
+      chainId,
+      channelId: bytes(32),
+      payee: bytes(20),
+      payeePeer: peer,
+      deposit: amount,
+      challengePeriod: index,
+      spent: amount,
+      sequence: index,
+      voucher: fc.option(voucher, { nil: null }),
+      receivedAmount: amount,
+      state: localState,
+    }),
+  ],
+  [
+    PayeeRecordCodec,
+    fc.record({
+      chainId,
+      channelId: bytes(32),
+      payer: bytes(20),
+      payerPublicKey: bytes(32),
+      payerPeer: peer,
+      deposit: amount,
+      challengePeriod: index,
+      voucher: fc.option(voucher, { nil: null }),
+      deliveredAmount: amount,
+      state: localState,
+    }),
+  ],
 ] as [Codec<never>, fc.Arbitrary<never>][];
 
 function decodeOrError<T>(codec: Codec<T>, input: Uint8Array): T | CodecError {
@@ -96,7 +132,7 @@ function decodeOrError<T>(codec: Codec<T>, input: Uint8Array): T | CodecError {
 }
 
 /** Round-trip, truncation/trailing-byte and mutated-byte properties of one codec. */
-export function codecProperties(codec: Codec<never>, arbitrary: fc.Arbitrary<never>, runSeed: number): void {
+function codecProperties(codec: Codec<never>, arbitrary: fc.Arbitrary<never>, runSeed: number): void {
   describe(`${codec.type} codec`, () => {
     it("round-trips", () => {
       fc.assert(
