@@ -252,10 +252,9 @@ describe("payee", () => {
           const payee = await PayeeChannel.create(new ChannelStore(new MemoryStore()), payeeInit(1_000n));
           const delivered = order.map((n) => vouchers[n % vouchers.length]!);
           for (const voucher of delivered) await payee.receive(voucher);
-          const best = delivered.reduce(
-            (max, v) => (v.cumulativeAmount > max ? v.cumulativeAmount : max),
-            -1n,
-          );
+          let best = -1n;
+          for (const voucher of delivered)
+            if (voucher.cumulativeAmount > best) best = voucher.cumulativeAmount;
           assert.equal(payee.bestVoucher?.cumulativeAmount ?? -1n, best);
         },
       ),
