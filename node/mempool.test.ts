@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import {
+  addressFromPublicKey,
   decodeTransaction,
   encodeTransaction,
   generateKeyPair,
@@ -29,7 +30,7 @@ function pool(
 ) {
   return new Mempool({
     chainId: CHAIN,
-    nextNonce: (sender) => nonces.get(toHex(sender)) ?? 0,
+    nextNonce: (address) => nonces.get(toHex(address)) ?? 0,
     isAssigned: () => options.assigned ?? true,
     nowMs: options.now ?? (() => 0),
     maxTransactions: options.max,
@@ -41,7 +42,7 @@ const code = (c: string) => (e: unknown) => e instanceof MempoolError && e.code 
 describe("Mempool", () => {
   it("refuses malformed, badly signed, wrong-chain, stale and duplicate transactions with typed errors", () => {
     const keys = generateKeyPair();
-    const nonces = new Map([[toHex(keys.publicKey), 5]]);
+    const nonces = new Map([[toHex(addressFromPublicKey(keys.publicKey)), 5]]);
     const mempool = pool(nonces);
     assert.throws(() => mempool.add(new Uint8Array([1, 2, 3])), code("MALFORMED"));
     const bad = new Uint8Array(tx(keys, 5));
@@ -123,8 +124,8 @@ describe("Mempool", () => {
     const mempool = pool(nonces, { max: 3 });
     for (let n = 0; n < 3; n++) mempool.add(tx(keys, n));
     assert.throws(() => mempool.add(tx(keys, 3)), code("FULL"));
-    nonces.set(toHex(keys.publicKey), 2);
-    mempool.pruneExecuted([keys.publicKey]);
+    nonces.set(toHex(addressFromPublicKey(keys.publicKey)), 2);
+    mempool.pruneExecuted([addressFromPublicKey(keys.publicKey)]);
     assert.equal(mempool.size, 1);
     mempool.add(tx(keys, 3));
   });

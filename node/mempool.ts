@@ -1,5 +1,6 @@
 import type { BlockOutcome, TransactionSource } from "../consensus/index.ts";
 import {
+  addressFromPublicKey,
   type BlockRef,
   CodecError,
   decodeTransaction,
@@ -52,15 +53,17 @@ interface Entry {
   readonly tx: Transaction;
   readonly bytes: Uint8Array;
   readonly hash: string;
+  /** The sender's address, in hex: the account whose nonce orders its transactions. */
   readonly senderKey: string;
+  readonly address: Uint8Array;
   readonly addedMs: number;
   proposed: boolean;
 }
 
 export interface MempoolOptions {
   readonly chainId: string;
-  /** The sender's next nonce in the executed state. */
-  readonly nextNonce: (sender: Uint8Array) => number;
+  /** The next nonce of the sender's account (by address) in the executed state. */
+  readonly nextNonce: (address: Uint8Array) => number;
   /** True if this node's validator proposes for the sender's transactions; always true on a full node. */
   readonly isAssigned: (sender: Uint8Array) => boolean;
   readonly nowMs: () => number;
@@ -112,7 +115,8 @@ export class Mempool implements TransactionSource {
         hash,
       });
     }
-    const next = this.options.nextNonce(tx.sender);
+    const address = addressFromPublicKey(tx.sender);
+    const next = this.options.nextNonce(address);
     if (tx.nonce < next) throw new MempoolError("STALE_NONCE", `nonce ${tx.nonce} < next ${next}`, { hash });
     if (tx.nonce >= next + SENDER_NONCE_WINDOW) {
       throw new MempoolError("NONCE_TOO_FAR", `nonce ${tx.nonce} is ${SENDER_NONCE_WINDOW}+ ahead`, { hash });
@@ -120,7 +124,7 @@ export class Mempool implements TransactionSource {
     if (!verifyTransaction(tx, digest))
       throw new MempoolError("BAD_SIGNATURE", "signature does not verify", { hash });
 
-    const senderKey = toHex(tx.sender);
+    const senderKey = toHex(address);
     const queue = this.bySender.get(senderKey);
     const existing = queue?.get(tx.nonce);
     if (existing !== undefined) {
@@ -139,7 +143,15 @@ export class Mempool implements TransactionSource {
     if (this.byHash.size >= this.maxTransactions || this.bytes + bytes.byteLength > this.maxBytes) {
       throw new MempoolError("FULL", "mempool is full", { hash });
     }
-    const entry: Entry = { tx, bytes, hash, senderKey, addedMs: this.options.nowMs(), proposed: false };
+    const entry: Entry = {
+      tx,
+      bytes,
+      hash,
+      senderKey,
+      address,
+      addedMs: this.options.nowMs(),
+      proposed: false,
+    };
     let senderQueue = this.bySender.get(senderKey);
     if (senderQueue === undefined) {
       senderQueue = new Map();
@@ -164,7 +176,7 @@ export class Mempool implements TransactionSource {
       if (first === undefined) continue;
       const assigned = this.options.isAssigned(first.tx.sender);
       const run: Entry[] = [];
-      for (let nonce = this.options.nextNonce(first.tx.sender); ; nonce++) {
+      for (let nonce = this.options.nextNonce(first.address); ; nonce++) {
         const entry = queue.get(nonce);
         if (entry === undefined) break;
         if (entry.proposed) continue;
@@ -204,12 +216,12 @@ export class Mempool implements TransactionSource {
     }
   }
 
-  /** After a commit executes: drop every transaction of these senders whose nonce is now used. */
+  /** After a commit executes: drop every transaction of these sender addresses whose nonce is now used. */
   pruneExecuted(senders: Iterable<Uint8Array>): void {
-    for (const sender of senders) {
-      const queue = this.bySender.get(toHex(sender));
+    for (const address of senders) {
+      const queue = this.bySender.get(toHex(address));
       if (queue === undefined) continue;
-      const next = this.options.nextNonce(sender);
+      const next = this.options.nextNonce(address);
       for (const [nonce, entry] of queue) if (nonce < next) this.remove(entry);
     }
   }

@@ -201,7 +201,7 @@ export class HyperspaceNode {
       this.ownIndex === null || senderAssignment(sender, this.committee.size) === this.ownIndex;
     this.mempool = new Mempool({
       chainId: this.genesis.chainId,
-      nextNonce: (sender) => this.ledger.getAccount(addressFromPublicKey(sender)).nonce,
+      nextNonce: (address) => this.ledger.getAccount(address).nonce,
       isAssigned: assigned,
       nowMs: Date.now,
     });
