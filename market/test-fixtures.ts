@@ -1,0 +1,248 @@
+/**
+ * Shared fixtures for the market's tests: fixed keys and peer identities, a
+ * genesis, the real ledger (channels and market modules) driven one commit
+ * per call, and a MarketAccount over it. Not exported from index.ts.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { channelsModule } from "../channels/index.ts";
+import {
+  buildTransaction,
+  createGenesis,
+  type Genesis,
+  Ledger,
+  MemoryStore,
+  type Receipt,
+  type Store,
+  type TxEnvelope,
+} from "../ledger/index.ts";
+import {
+  addressFromPublicKey,
+  type Codec,
+  CodecError,
+  decodeWith,
+  encodeTransaction,
+  encodeWith,
+  generateKeyPair,
+  type KeyPair,
+  sign,
+  type Transaction,
+} from "../spec/index.ts";
+import type { MarketAccount, PeerIdentity, TxOutcome } from "./interface.ts";
+import { marketModule } from "./module.ts";
+import type { MarketKindName, MarketPayloads } from "./payloads.ts";
+import { peerIdFromPublicKey, signPeerBinding } from "./peer-id.ts";
+import { MarketState } from "./state.ts";
+import { buildMarketTransaction } from "./transactions.ts";
+
+export const CHAIN_ID = "hyperspace-market-test";
+export const GENESIS_TIME_MS = 1_700_000_000_000;
+/** Each test commit is this much later than the one before. */
+export const COMMIT_INTERVAL_MS = 100;
+export const GENESIS_BALANCE = 10_000_000n;
+export const FEE = 10n;
+
+export function seededKeys(count: number, salt: number): KeyPair[] {
+  return Array.from({ length: count }, (_, i) => {
+    const seed = new Uint8Array(32);
+    seed[0] = i;
+    seed[1] = salt;
+    seed[31] = 0x3a;
+    return generateKeyPair(seed);
+  });
+}
+
+/** An actor: an account and a libp2p peer identity. Actor 7 is the fee recipient. */
+export interface Actor {
+  readonly keys: KeyPair;
+  readonly address: Uint8Array;
+  readonly peerKeys: KeyPair;
+  readonly peerId: string;
+}
+
+const ACCOUNT_KEYS = seededKeys(8, 1);
+const PEER_KEYS = seededKeys(8, 2);
+export const ACTORS: Actor[] = ACCOUNT_KEYS.map((keys, i) => ({
+  keys,
+  address: addressFromPublicKey(keys.publicKey),
+  peerKeys: PEER_KEYS[i]!,
+  peerId: peerIdFromPublicKey(PEER_KEYS[i]!.publicKey),
+}));
+export const FEE_RECIPIENT = ACTORS[7]!.address;
+
+export function testGenesis(): Genesis {
+  return createGenesis({
+    chainId: CHAIN_ID,
+    genesisTimeMs: GENESIS_TIME_MS,
+    minFee: 1n,
+    accounts: ACTORS.slice(0, 7).map((a) => ({ address: a.address, balance: GENESIS_BALANCE })),
+  });
+}
+
+/** The peer-binding signature of actor `who` (its peer key over its account). */
+export function binding(who: number, chainId = CHAIN_ID): Uint8Array {
+  const actor = ACTORS[who]!;
+  return signPeerBinding(chainId, actor.address, actor.peerId, actor.peerKeys.secretKey);
+}
+
+export function peerIdentity(who: number): PeerIdentity {
+  const actor = ACTORS[who]!;
+  return { peerId: actor.peerId, sign: (message) => sign(message, actor.peerKeys.secretKey) };
+}
+
+/** The real ledger with the channels and market modules, one commit per call. */
+export class TestChain {
+  private constructor(
+    readonly ledger: Ledger,
+    readonly store: Store,
+  ) {}
+
+  static async open(store: Store = new MemoryStore()): Promise<TestChain> {
+    const ledger = await Ledger.open({
+      store,
+      genesis: testGenesis(),
+      modules: [channelsModule, marketModule],
+    });
+    return new TestChain(ledger, store);
+  }
+
+  get market(): MarketState {
+    return new MarketState(this.ledger);
+  }
+
+  get commitIndex(): number {
+    return this.ledger.lastAppliedIndex;
+  }
+
+  /** The timestamp the next commit will carry. */
+  get nextTimestampMs(): number {
+    return GENESIS_TIME_MS + (this.commitIndex + 1) * COMMIT_INTERVAL_MS;
+  }
+
+  envelope(who: number, ahead = 0): TxEnvelope {
+    const actor = ACTORS[who]!;
+    return {
+      chainId: CHAIN_ID,
+      keys: actor.keys,
+      nonce: this.ledger.getAccount(actor.address).nonce + ahead,
+      fee: FEE,
+    };
+  }
+
+  async commit(txs: readonly Transaction[]): Promise<Receipt[]> {
+    const index = this.ledger.lastAppliedIndex + 1;
+    const result = await this.ledger.applyCommit({
+      index,
+      timestampMs: GENESIS_TIME_MS + index * COMMIT_INTERVAL_MS,
+      feeRecipient: FEE_RECIPIENT,
+      transactions: txs.map(encodeTransaction),
+    });
+    if (result.rejected.length > 0) throw new Error(`rejected: ${JSON.stringify(result.rejected)}`);
+    return [...result.receipts];
+  }
+
+  async one(tx: Transaction): Promise<Receipt> {
+    const [receipt] = await this.commit([tx]);
+    return receipt!;
+  }
+
+  /** Executes one market transaction of actor `who`; returns its receipt. */
+  run<K extends MarketKindName>(who: number, kind: K, payload: MarketPayloads[K]): Promise<Receipt> {
+    return this.one(buildMarketTransaction(this.envelope(who), kind, payload));
+  }
+
+  async advance(commits: number): Promise<void> {
+    for (let i = 0; i < commits; i++) await this.commit([]);
+  }
+
+  balance(who: number): bigint {
+    return this.ledger.getAccount(ACTORS[who]!.address).balance;
+  }
+
+  /** A MarketAccount for actor `who` that executes each transaction in a commit of its own. */
+  account(who: number): MarketAccount {
+    const actor = ACTORS[who]!;
+    return {
+      chainId: CHAIN_ID,
+      keys: actor.keys,
+      address: actor.address,
+      nowMs: () => GENESIS_TIME_MS + this.commitIndex * COMMIT_INTERVAL_MS,
+      submit: async (kind, payload): Promise<TxOutcome> => {
+        const receipt = await this.one(buildTransaction(this.envelope(who), kind, payload));
+        return {
+          txHash: receipt.txHash,
+          commitIndex: receipt.commitIndex,
+          success: receipt.success,
+          errorCode: receipt.errorCode,
+          errorMessage: receipt.errorMessage,
+        };
+      },
+    };
+  }
+}
+
+export function runSeed(name: string): number {
+  const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+  console.log(`${name} seed=${seed} (replay with FC_SEED=${seed})`);
+  return seed;
+}
+
+function decodeOrError<T>(codec: Codec<T>, input: Uint8Array): T | CodecError {
+  try {
+    return decodeWith(codec, input);
+  } catch (error) {
+    if (error instanceof CodecError) return error;
+    throw error;
+  }
+}
+
+/** Round-trip, truncation/trailing-byte and mutated-byte properties of one codec. */
+export function codecProperties<T>(codec: Codec<T>, arbitrary: fc.Arbitrary<T>, seed: number): void {
+  describe(`${codec.type} codec`, () => {
+    it("round-trips within maxBytes", () => {
+      fc.assert(
+        fc.property(arbitrary, (value) => {
+          const encoded = encodeWith(codec, value);
+          assert.ok(
+            encoded.byteLength <= codec.maxBytes,
+            `${encoded.byteLength} > maxBytes ${codec.maxBytes}`,
+          );
+          const decoded = decodeWith(codec, encoded);
+          assert.deepEqual(codec.toValue(decoded), codec.toValue(value));
+        }),
+        { seed, numRuns: 200 },
+      );
+    });
+
+    it("rejects truncations and trailing bytes with a CodecError", () => {
+      fc.assert(
+        fc.property(
+          arbitrary,
+          fc.nat(),
+          fc.uint8Array({ minLength: 1, maxLength: 4 }),
+          (value, cut, extra) => {
+            const encoded = encodeWith(codec, value);
+            assert.ok(
+              decodeOrError(codec, encoded.subarray(0, cut % encoded.byteLength)) instanceof CodecError,
+            );
+            assert.ok(decodeOrError(codec, Buffer.concat([encoded, extra])) instanceof CodecError);
+          },
+        ),
+        { seed, numRuns: 200 },
+      );
+    });
+
+    it("rejects a mutated byte with a CodecError, or decodes it to a value that re-encodes to exactly those bytes", () => {
+      fc.assert(
+        fc.property(arbitrary, fc.nat(), fc.integer({ min: 1, max: 255 }), (value, position, xor) => {
+          const mutated = new Uint8Array(encodeWith(codec, value));
+          mutated[position % mutated.byteLength]! ^= xor;
+          const result = decodeOrError(codec, mutated);
+          if (!(result instanceof CodecError)) assert.deepEqual(encodeWith(codec, result), mutated);
+        }),
+        { seed, numRuns: 300 },
+      );
+    });
+  });
+}
