@@ -11,6 +11,7 @@ import { type LengthPrefixedStream, lpStream } from "@libp2p/utils";
 import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type Libp2p } from "libp2p";
+import { sha256 } from "../spec/index.ts";
 import {
   FRAME_BYTES_MAX,
   GOSSIP_BYTES_MAX,
@@ -114,6 +115,12 @@ export class NetworkHost {
         pubsub: gossipsub({
           allowPublishToZeroTopicPeers: true,
           emitSelf: false,
+          // Everything we gossip is signed by its author already (transactions, votes, offers):
+          // a second libp2p signature per message and hop would only cost CPU. Messages are
+          // identified by the hash of their content, so the same payload is deduplicated
+          // whoever relays it.
+          globalSignaturePolicy: "StrictNoSign",
+          msgIdFn: (message) => sha256(message.data),
           maxInboundDataLength: GOSSIP_BYTES_MAX + 1024,
         }),
       },
@@ -212,8 +219,7 @@ export class NetworkHost {
       const message = event.detail;
       if (message.topic !== name) return;
       const decoded = this.decodedGossip.get(message.data) ?? topic.decode(message.data);
-      const from = message.type === "signed" ? message.from.toString() : "";
-      handler(decoded as T, from);
+      handler(decoded as T, event.detail.type === "signed" ? event.detail.from.toString() : "");
     });
     pubsub.subscribe(name);
   }
