@@ -84,8 +84,14 @@ export class BlockManager {
     const ready: Waiting[] = [];
     const gcRound = this.dag.gcRound;
     for (const block of blocks) {
-      if (block.round <= gcRound || this.waiting.has(block.key) || this.dag.getByKey(block.key) !== undefined)
+      if (
+        block.round <= gcRound ||
+        this.waiting.has(block.key) ||
+        this.dag.getByKey(block.key) !== undefined
+      ) {
+        this.missing.delete(block.key);
         continue;
+      }
       const entry: Waiting = { block, missing: 0 };
       const lacking: BlockRef[] = [];
       for (const ancestor of block.ancestors) {
@@ -136,6 +142,7 @@ export class BlockManager {
         }
       }
       this.dag.accept(block);
+      this.missing.delete(block.key);
       accepted.push(block);
       const waiters = this.children.get(block.key);
       if (waiters === undefined) continue;

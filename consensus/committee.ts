@@ -6,14 +6,14 @@
  */
 import { assert, COMMITTEE_SIZE_MAX, PUBLIC_KEY_BYTES } from "../spec/index.ts";
 
-export interface Authority {
+export interface CommitteeMember {
   readonly stake: number;
   readonly publicKey: Uint8Array;
 }
 
 export class Committee {
   readonly epoch: number;
-  readonly authorities: readonly Authority[];
+  readonly authorities: readonly CommitteeMember[];
   readonly size: number;
   readonly totalStake: number;
   /** The most stake that may be Byzantine and the protocol stays safe and live. */
@@ -22,7 +22,7 @@ export class Committee {
   readonly validityThreshold: number;
   private readonly stakes: Float64Array;
 
-  constructor(authorities: readonly Authority[], epoch = 0) {
+  constructor(authorities: readonly CommitteeMember[], epoch = 0) {
     assert(authorities.length > 0 && authorities.length <= COMMITTEE_SIZE_MAX, "committee size out of range");
     let total = 0;
     for (const authority of authorities) {

@@ -19,7 +19,7 @@
  * applying from the leader after that commit on. The GC round follows the
  * last committed leader at `gcDepthRounds`.
  */
-import { assert, type Block, type BlockBody, type BlockRef, type Commit } from "../spec/index.ts";
+import { assert, type Block, type BlockBody, type BlockRef, bytesEqual, type Commit } from "../spec/index.ts";
 import { type AddBlocksResult, BlockManager, type MissingBlock } from "./block_manager.ts";
 import type { Slot } from "./block_ref.ts";
 import { digestOf } from "./block_ref.ts";
@@ -213,6 +213,54 @@ export class Core {
   setLastKnownProposedRound(round: number): void {
     this.lastKnownProposedRound = Math.max(round, this.ownLast.round);
     this.tryPropose();
+  }
+
+  /**
+   * Applies commits that f+1 stake of peers vouched for (commit_syncer.ts),
+   * with their verified blocks, when we are too far behind to decide them
+   * ourselves. Stops at the first commit that does not extend our chain.
+   */
+  applyCertifiedCommits(
+    commits: readonly {
+      readonly commit: Commit;
+      readonly digest: Uint8Array;
+      readonly blocks: readonly VerifiedBlock[];
+    }[],
+  ): number {
+    let applied = 0;
+    for (const { commit, digest, blocks } of commits) {
+      if (commit.index !== this.tip.index + 1 || !bytesEqual(commit.previousDigest, this.tip.digest)) break;
+      if (commit.leader.round <= this.lastDecided.round) break;
+      const gcRound = Math.max(0, commit.leader.round - this.options.gcDepthRounds);
+      if (gcRound > this.dag.gcRound) {
+        this.dag.setGcRound(gcRound);
+        this.absorb(this.manager.onGcRoundAdvanced());
+      }
+      this.absorb(this.manager.addBlocks(blocks));
+      const held = blocks.map((b) => this.dag.getByKey(b.key));
+      if (held.some((b) => b === undefined)) break;
+      for (const block of held as VerifiedBlock[]) {
+        block.committed = true;
+        if (block.author === this.ownIndex && this.ownPending.delete(block.key)) {
+          this.transactions?.notify(block.ref, block.transactions, "committed");
+        }
+      }
+      this.tip = chainTipOf(commit, digest);
+      this.lastDecided = { round: commit.leader.round, author: commit.leader.author };
+      this.reputation.record(commit.leader.author);
+      if (this.reputation.commitsUntilUpdate === 0) {
+        this.schedule.setSwapTable(buildSwapTable(this.committee, this.reputation.take()));
+      }
+      this.outCommits.push({ commit, digest, blocks: (held as VerifiedBlock[]).map((b) => b.block) });
+      applied++;
+    }
+    if (applied > 0) {
+      this.committer.prune(this.lastDecided.round);
+      this.collectGarbage();
+      this.tryCommit();
+      this.tryPropose();
+    }
+    return applied;
   }
 
   // ---- outputs ----

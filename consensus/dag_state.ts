@@ -92,7 +92,8 @@ export class DagState {
   lastBlockBelow(author: number, round: number): VerifiedBlock | undefined {
     const last = this.lastPerAuthority[author]!;
     if (last.round < round) return last;
-    for (let r = round - 1; r > this.gc; r--) {
+    // Genesis (round 0) is never evicted, so it is found whatever the GC round.
+    for (let r = round - 1; r > this.gc || r === 0; r--) {
       const found = this.bySlot.get(slotIndex(r, author));
       if (found !== undefined) return found[0];
     }
