@@ -73,6 +73,8 @@ const PUSH_RETRY_MAX_MS = 5_000;
  */
 export class NetworkHost {
   readonly scores = new PeerScoreBook();
+  /** Peers an operator refused by hand (admin RPC); refused like banned peers until allowed again. */
+  private readonly denied = new Set<string>();
   private readonly pushers = new Map<string, PushSender>();
   private readonly inflight = new Map<string, number>();
   private readonly decodedGossip = new WeakMap<Uint8Array, unknown>();
@@ -90,7 +92,7 @@ export class NetworkHost {
 
   static async create(options: HostOptions): Promise<NetworkHost> {
     let host: NetworkHost | null = null;
-    const isBanned = (peer: PeerId) => host?.scores.isBanned(peer.toString()) ?? false;
+    const isBanned = (peer: PeerId) => host?.isRefused(peer.toString()) ?? false;
     const libp2p = await createLibp2p({
       privateKey: options.privateKey,
       addresses: { listen: [...options.listen], announce: options.announce ? [...options.announce] : [] },
@@ -167,6 +169,42 @@ export class NetworkHost {
     await this.libp2p.peerStore.merge(peerIdFromString(peer), {
       multiaddrs: addresses.map((a) => multiaddr(a)),
     });
+  }
+
+  isRefused(peer: string): boolean {
+    return this.denied.has(peer) || this.scores.isBanned(peer);
+  }
+
+  /** Refuses a peer until `allowPeer`: hangs up and gates its connections. */
+  async denyPeer(peer: string): Promise<void> {
+    this.denied.add(peer);
+    for (const sender of [...this.pushers.keys()].filter((k) => k.startsWith(`${peer} `))) {
+      this.pushers.get(sender)?.stop();
+      this.pushers.delete(sender);
+    }
+    await this.libp2p.hangUp(peerIdFromString(peer)).catch(() => {});
+  }
+
+  async allowPeer(peer: string): Promise<void> {
+    this.denied.delete(peer);
+    const known = await this.libp2p.peerStore.get(peerIdFromString(peer)).catch(() => null);
+    if (known !== null && known.addresses.length > 0) {
+      await this.libp2p
+        .dial(peerIdFromString(peer), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+        .catch(() => {});
+    }
+  }
+
+  /** Score and state of every peer we are connected to or have scored. */
+  peerTable(): { peerId: string; connected: boolean; score: number; refused: boolean }[] {
+    const connected = new Set(this.peers());
+    const ids = new Set([...connected, ...this.scores.peers(), ...this.denied]);
+    return [...ids].map((peerId) => ({
+      peerId,
+      connected: connected.has(peerId),
+      score: this.scores.score(peerId),
+      refused: this.isRefused(peerId),
+    }));
   }
 
   /** Records an offence; past the threshold the peer is disconnected and refused for a while. */

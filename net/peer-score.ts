@@ -33,6 +33,10 @@ export class PeerScoreBook {
     return this.entries.get(peer)?.score ?? 0;
   }
 
+  peers(): string[] {
+    return [...this.entries.keys()];
+  }
+
   isBanned(peer: string): boolean {
     const entry = this.entries.get(peer);
     return entry !== undefined && entry.bannedUntilMs > this.nowMs();

@@ -22,7 +22,6 @@ import {
   ValidationError,
 } from "../net/index.ts";
 import {
-  addressFromPublicKey,
   bytesEqual,
   commitDigest,
   decodeTransaction,
@@ -33,6 +32,7 @@ import {
 } from "../spec/index.ts";
 import type { NodeConfig } from "./config.ts";
 import { RocksConsensusStore } from "./consensus-store.ts";
+import { CommitFollower } from "./follower.ts";
 import { readKeystore } from "./keystore.ts";
 import type { Logger } from "./logger.ts";
 import { Mempool, MempoolError } from "./mempool.ts";
@@ -100,6 +100,7 @@ export class HyperspaceNode {
   mempool!: Mempool;
   private consensusStore!: RocksConsensusStore;
   private authority: Authority | null = null;
+  private follower: CommitFollower | null = null;
   private rpc!: RpcServer;
   private certifier!: StateCertifier;
   private keys: KeyPair | null = null;
@@ -150,6 +151,11 @@ export class HyperspaceNode {
 
   get round(): number {
     return this.authority?.core.clockRound ?? 0;
+  }
+
+  /** Equivocation evidence this validator's DAG recorded (other authorities signing two blocks in a round). */
+  get equivocations(): number {
+    return this.authority?.core.equivocations.length ?? 0;
   }
 
   private async startParts(): Promise<void> {
@@ -241,6 +247,16 @@ export class HyperspaceNode {
         },
       });
       await transport.start(this.authority, peers);
+    } else {
+      for (const peer of peers) await this.host.addPeerAddresses(peer.peerId, peer.addresses);
+      this.follower = new CommitFollower(
+        this.committee,
+        transport,
+        this.consensusStore,
+        (subDag) => this.enqueueExecution(subDag),
+        this.log.child("follower"),
+      );
+      await this.follower.start();
     }
 
     this.rpc = new RpcServer({
@@ -417,6 +433,7 @@ export class HyperspaceNode {
     this.stopping = true;
     await this.rpc?.close().catch(() => {});
     await this.authority?.stop().catch(() => {});
+    await this.follower?.stop().catch(() => {});
     await this.executing.catch(() => {});
     await this.host?.stop().catch(() => {});
     await this.ledger?.close().catch(() => {});

@@ -22,7 +22,44 @@ export function rpcMethods(node: HyperspaceNode): Record<string, RpcMethod> {
         validator: node.isValidator,
         certifiedIndex: node.latestCertified?.index ?? 0,
         mempool: node.mempool.size,
+        equivocations: node.equivocations,
+        peerId: node.host.peerId,
       }),
+    },
+
+    hs_getSupply: {
+      handler: () => {
+        const totals = node.ledger.totals();
+        return {
+          balances: totals.balances.toString(),
+          stakes: totals.stakes.toString(),
+          escrows: totals.escrows.toString(),
+          burned: totals.burned.toString(),
+          supply: totals.supply.toString(),
+        };
+      },
+    },
+
+    hs_peers: {
+      handler: () => node.host.peerTable(),
+    },
+
+    hs_admin_denyPeers: {
+      auth: true,
+      handler: async (params) => {
+        const peers = peerIdsParam(params);
+        for (const peer of peers) await node.host.denyPeer(peer);
+        return { denied: peers };
+      },
+    },
+
+    hs_admin_allowPeers: {
+      auth: true,
+      handler: async (params) => {
+        const peers = peerIdsParam(params);
+        for (const peer of peers) await node.host.allowPeer(peer);
+        return { allowed: peers };
+      },
     },
 
     hs_submitTransaction: {
@@ -94,4 +131,16 @@ function parseAddressParam(text: unknown): Uint8Array {
     if (error instanceof AddressError) throw new RpcError(RpcErrorCode.InvalidParams, error.message);
     throw error;
   }
+}
+
+function peerIdsParam(params: unknown[]): string[] {
+  const [peers] = params;
+  if (
+    !Array.isArray(peers) ||
+    peers.length > 1_000 ||
+    !peers.every((p) => typeof p === "string" && /^[1-9A-HJ-NP-Za-km-z]{20,100}$/.test(p))
+  ) {
+    throw new RpcError(RpcErrorCode.InvalidParams, "expected an array of libp2p peer ids");
+  }
+  return peers as string[];
 }
