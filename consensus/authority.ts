@@ -17,6 +17,7 @@ import { CommitSyncer, type CommitSyncOptions } from "./commit_syncer.ts";
 import type { Committee } from "./committee.ts";
 import { Core, type CoreOptions, DEFAULT_CORE_OPTIONS } from "./core.ts";
 import { BlockError, SyncError } from "./errors.ts";
+import { blocksForFetch } from "./fetch_service.ts";
 import type {
   Clock,
   CommitRange,
@@ -178,16 +179,22 @@ export class Authority implements ConsensusService {
     });
   }
 
-  async handleFetchBlocks(_peer: number, refs: readonly BlockRef[]): Promise<Block[]> {
-    const asked = refs.slice(0, this.options.servedBlocksMax);
-    const found: (Block | undefined)[] = asked.map((ref) => this.core.getBlock(ref));
-    const missing = asked.filter((_, i) => found[i] === undefined);
-    if (missing.length > 0) {
-      const stored = await this.args.store.readBlocks(missing);
-      let j = 0;
-      for (let i = 0; i < found.length; i++) if (found[i] === undefined) found[i] = stored[j++] ?? undefined;
+  async handleFetchBlocks(
+    _peer: number,
+    refs: readonly BlockRef[],
+    highestAcceptedRounds?: readonly number[],
+  ): Promise<Block[]> {
+    const { blocks, notHeld } = blocksForFetch(
+      this.core,
+      refs,
+      highestAcceptedRounds,
+      this.options.servedBlocksMax,
+    );
+    if (notHeld.length > 0) {
+      // Older than our in-memory DAG: from the store.
+      for (const block of await this.args.store.readBlocks(notHeld)) if (block !== null) blocks.push(block);
     }
-    return found.filter((b): b is Block => b !== undefined);
+    return blocks;
   }
 
   async handleFetchLatestBlocks(_peer: number, authors: readonly number[]): Promise<Block[]> {
@@ -282,8 +289,10 @@ export class Authority implements ConsensusService {
 
   private planFetches(): void {
     const now = this.args.clock.nowMs();
-    for (const request of this.synchronizer.plan(this.core.missingBlocks(), now)) {
-      this.args.network.fetchBlocks(request.peer, request.refs).then(
+    const missing =
+      this.core.hasMissingBlocks || this.synchronizer.inFlightCount > 0 ? this.core.missingBlocks() : [];
+    for (const request of this.synchronizer.plan(missing, now)) {
+      this.args.network.fetchBlocks(request.peer, request.refs, this.core.highestAcceptedRounds()).then(
         (blocks) =>
           this.run(() => {
             let useful: Block[];

@@ -58,6 +58,10 @@ export class BlockManager {
     this.waitingPerAuthor = new Int32Array(dag.committee.size);
   }
 
+  get missingCount(): number {
+    return this.missing.size;
+  }
+
   get waitingCount(): number {
     return this.waiting.size;
   }

@@ -313,6 +313,16 @@ export class Core {
     return (this.dag.get(ref) ?? this.manager.getWaiting(ref))?.block;
   }
 
+  /** Per authority, the highest round we accepted a block at (sent with fetches, so peers add what we lack). */
+  highestAcceptedRounds(): number[] {
+    return this.committee.authorities.map((_, author) => this.dag.lastBlockOf(author).round);
+  }
+
+  /** Whether some waiting block lacks an ancestor nobody has sent us. */
+  get hasMissingBlocks(): boolean {
+    return this.manager.missingCount > 0;
+  }
+
   get clockRound(): number {
     return this.clock.round;
   }

@@ -70,8 +70,17 @@ export interface CommitRange {
 export interface ConsensusNetwork {
   /** Sends our block to every other validator (best effort; the authority re-broadcasts when rounds stall). */
   broadcastBlock(block: Block): void;
-  /** Asks one peer for the blocks with these references. */
-  fetchBlocks(peer: number, refs: readonly BlockRef[]): Promise<Block[]>;
+  /**
+   * Asks one peer for the blocks with these references. With
+   * `highestAcceptedRounds` (ours, per authority) the peer may add those
+   * blocks' ancestors above these rounds, so a node that fell behind catches
+   * up in one round trip instead of one per round.
+   */
+  fetchBlocks(
+    peer: number,
+    refs: readonly BlockRef[],
+    highestAcceptedRounds?: readonly number[],
+  ): Promise<Block[]>;
   /** Asks one peer for the newest block it holds from each of these authors (used after losing the disk). */
   fetchLatestBlocks(peer: number, authors: readonly number[]): Promise<Block[]>;
   /** Asks one peer for commits with index in [fromIndex, toIndex] and the blocks they hold. */
@@ -85,7 +94,11 @@ export interface ConsensusNetwork {
 export interface ConsensusService {
   /** A block a peer broadcast or we fetched; `encodedBytes` is its wire size when known. */
   handleBlock(peer: number, block: Block, encodedBytes?: number): void;
-  handleFetchBlocks(peer: number, refs: readonly BlockRef[]): Promise<Block[]>;
+  handleFetchBlocks(
+    peer: number,
+    refs: readonly BlockRef[],
+    highestAcceptedRounds?: readonly number[],
+  ): Promise<Block[]>;
   handleFetchLatestBlocks(peer: number, authors: readonly number[]): Promise<Block[]>;
   handleFetchCommits(peer: number, fromIndex: number, toIndex: number): Promise<CommitRange>;
 }

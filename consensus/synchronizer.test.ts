@@ -56,8 +56,15 @@ describe("Synchronizer", () => {
     assert.equal(third!.peer, 2, "then the remaining authorities");
   });
 
-  it("accepts only blocks it asked that peer for", () => {
+  it("accepts the ancestors of asked blocks that a peer adds", () => {
     const sync = new Synchronizer(Committee.uniform(4), 0);
+    const [request] = sync.plan(missing("B2"), 0);
+    const reply = [dag.block("A1")!, dag.block("B2")!, dag.block("C1")!];
+    assert.equal(sync.onResponse(request!.id, reply, 0).length, 3);
+  });
+
+  it("accepts only blocks it asked that peer for, or their ancestors", () => {
+    const sync = new Synchronizer(Committee.uniform(4), 0, { blocksPerRequestMax: 2 });
     const [request] = sync.plan(missing("B1", "B2"), 0);
     assert.deepEqual(sync.onResponse(request!.id, [dag.block("B2")!], 0), [dag.block("B2")!]);
     const [retry] = sync.plan(missing("B1"), 100);
@@ -68,7 +75,7 @@ describe("Synchronizer", () => {
     );
     const [again] = sync.plan(missing("B1"), 300);
     assert.throws(
-      () => sync.onResponse(again!.id, [dag.block("B1")!, dag.block("B1")!], 300),
+      () => sync.onResponse(again!.id, [dag.block("B1")!, dag.block("A0")!, dag.block("C0")!], 300),
       (e: unknown) => e instanceof SyncError && e.code === "TOO_MANY_BLOCKS",
     );
   });

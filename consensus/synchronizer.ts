@@ -8,8 +8,10 @@
  * the other authorities in turn. Requests are bounded in size
  * (`blocksPerRequestMax`), in number (`requestsPerPeerMax` per peer,
  * `requestsInFlightMax` in all) and in time (`requestTimeoutMs`, after which
- * the blocks are asked of the next peer). A reply may hold only blocks we
- * asked that peer for; anything else is refused with a SyncError.
+ * the blocks are asked of the next peer). A reply may hold the blocks we
+ * asked that peer for and their ancestors (a peer adds those we lack, see
+ * fetch_service.ts), at most `blocksPerRequestMax` in all; anything else is
+ * refused with a SyncError.
  */
 import { assert, type Block, type BlockRef } from "../spec/index.ts";
 import type { MissingBlock } from "./block_manager.ts";
@@ -137,19 +139,27 @@ export class Synchronizer {
     if (request === undefined) return [];
     const asked = new Set(request.refs.map(refKey));
     this.release(id, false, nowMs);
-    if (blocks.length > request.refs.length) {
-      throw new SyncError("TOO_MANY_BLOCKS", `${blocks.length} blocks for ${request.refs.length} asked`, {
-        peer: request.peer,
-      });
+    if (blocks.length > this.options.blocksPerRequestMax) {
+      throw new SyncError(
+        "TOO_MANY_BLOCKS",
+        `${blocks.length} blocks > ${this.options.blocksPerRequestMax}`,
+        {
+          peer: request.peer,
+        },
+      );
     }
+    // Newest first: a block is welcome if we asked for it or a welcome block references it.
+    const welcome = new Set(asked);
     const useful: Block[] = [];
-    for (const block of blocks) {
+    for (const block of [...blocks].sort((a, b) => b.round - a.round)) {
       const key = refKey({ round: block.round, author: block.author, digest: digestOf(block) });
-      if (!asked.has(key)) {
+      if (!welcome.has(key)) {
         throw new SyncError("UNREQUESTED_BLOCK", `block ${block.round}/${block.author} was not asked for`, {
           peer: request.peer,
         });
       }
+      welcome.delete(key);
+      for (const ancestor of block.ancestors) welcome.add(refKey(ancestor));
       asked.delete(key);
       this.wanted.delete(key);
       useful.push(block);
