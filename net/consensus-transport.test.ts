@@ -7,6 +7,7 @@ import {
   type BlockRef,
   blockRef,
   type Commit,
+  encodeBlock,
   GENESIS_COMMIT_DIGEST,
   generateKeyPair,
   signBlock,
@@ -90,6 +91,7 @@ describe("ConsensusTransport over loopback", () => {
     outsider = await host();
     const peers: CommitteePeer[] = hosts.map((h, authority) => ({
       authority,
+      publicKey: keys.publicKey,
       peerId: h.peerId,
       addresses: h.multiaddrs(),
     }));
@@ -147,5 +149,18 @@ describe("ConsensusTransport over loopback", () => {
     const before = services[2]?.received.length ?? 0;
     transports[1]?.broadcastBlock(block(6, 1));
     await until(() => (services[2]?.received.length ?? 0) > before);
+  });
+
+  it("penalises a committee member that pushes a block of another author or with a bad signature", async () => {
+    const target = hosts[2] as NetworkHost;
+    const sender = (hosts[1] as NetworkHost).peerId;
+    const before = services[2]?.received.length ?? 0;
+    hosts[1]?.push(target.peerId, Protocol.ConsensusPush, encodeBlock(block(7, 0)));
+    await until(() => target.scores.score(sender) < 0);
+    const forged = { ...block(8, 1), signature: new Uint8Array(64).fill(7) };
+    const scoreBefore = target.scores.score(sender);
+    hosts[1]?.push(target.peerId, Protocol.ConsensusPush, encodeBlock(forged));
+    await until(() => target.scores.score(sender) < scoreBefore);
+    assert.equal(services[2]?.received.length, before, "neither block may reach consensus");
   });
 });

@@ -15,6 +15,7 @@ import {
   HyperspaceError,
   toHex,
   unpackValue,
+  verifyBlockSignature,
 } from "../spec/index.ts";
 import { Protocol, REQUEST_BYTES_MAX, RESPONSE_BYTES_MAX } from "./constants.ts";
 import { NetError } from "./errors.ts";
@@ -38,6 +39,7 @@ enum FetchKind {
 
 export interface CommitteePeer {
   readonly authority: number;
+  readonly publicKey: Uint8Array;
   readonly peerId: string;
   readonly addresses: readonly string[];
 }
@@ -51,6 +53,7 @@ export interface CommitteePeer {
 export class ConsensusTransport implements ConsensusNetwork {
   private readonly peerOf = new Map<number, string>();
   private readonly authorityOf = new Map<string, number>();
+  private readonly publicKeyOf = new Map<number, Uint8Array>();
 
   constructor(
     private readonly host: NetworkHost,
@@ -60,6 +63,7 @@ export class ConsensusTransport implements ConsensusNetwork {
     for (const peer of peers) {
       this.peerOf.set(peer.authority, peer.peerId);
       this.authorityOf.set(peer.peerId, peer.authority);
+      this.publicKeyOf.set(peer.authority, peer.publicKey);
     }
   }
 
@@ -77,6 +81,12 @@ export class ConsensusTransport implements ConsensusNetwork {
       } catch (error) {
         if (!(error instanceof CodecError)) throw error;
         this.host.penalise(peerId, "Malformed");
+        return;
+      }
+      // Validators push only their own blocks: anything else, or a bad signature, is the sender's fault.
+      const publicKey = this.publicKeyOf.get(authority);
+      if (block.author !== authority || publicKey === undefined || !verifyBlockSignature(block, publicKey)) {
+        this.host.penalise(peerId, "InvalidSignature");
         return;
       }
       try {

@@ -189,6 +189,7 @@ export class HyperspaceNode {
 
     const peers: CommitteePeer[] = this.genesis.validators.map((v, authority) => ({
       authority,
+      publicKey: v.publicKey,
       peerId: v.peerId,
       addresses: v.multiaddrs,
     }));

@@ -1,0 +1,105 @@
+/**
+ * A four-validator devnet where one committee member never starts (the
+ * phantom), and a test peer holding the phantom's network identity sends the
+ * running validators garbage, oversize frames and invalidly signed blocks.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
+import { FRAME_BYTES_MAX, loadOrCreatePeerKey, NetworkHost, Protocol } from "../net/index.ts";
+import { encodeBlock, generateKeyPair, signBlock } from "../spec/index.ts";
+import type { CommitResult } from "./client.ts";
+import { sleep, TestDevnet, until } from "./test-devnet.ts";
+
+const RUNNING = ["v0", "v1", "v2"];
+
+describe("devnet with a phantom validator and a faulty peer", { timeout: 300_000 }, () => {
+  let devnet: TestDevnet;
+  const attackers: NetworkHost[] = [];
+
+  before(async () => {
+    devnet = await TestDevnet.create(4);
+    await devnet.startAll(RUNNING);
+  });
+
+  after(async () => {
+    for (const host of attackers) await host.stop().catch(() => {});
+    await devnet?.close();
+  });
+
+  it("commits with three of four validators and no long stalls", async () => {
+    const start = await devnet.commitIndex("v0");
+    await devnet.waitForIndex(RUNNING, start + 60, 60_000);
+    const head = await devnet.commitIndex("v0");
+    const commits = (await Promise.all(
+      Array.from({ length: 40 }, (_, i) => devnet.client("v0").getCommit(head - 39 + i)),
+    )) as CommitResult[];
+    const gaps = commits.slice(1).map((c, i) => c.timestampMs - (commits[i] as CommitResult).timestampMs);
+    const longest = Math.max(...gaps);
+    // A missing leader costs a leader timeout (200 ms) per slot it would have held; a stall is seconds.
+    assert.ok(longest < 2_000, `longest gap between commits is ${longest} ms`);
+  });
+
+  it("rejects garbage, oversize frames and invalid blocks from a peer, lowers its score, and keeps committing", async () => {
+    const phantom = devnet.validator("v3");
+    const target = devnet.validator("v0");
+    const attacker = await NetworkHost.create({
+      privateKey: await loadOrCreatePeerKey(join(phantom.dataDir, "peer.key")),
+      chainId: devnet.manifest.chainId,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      bootstrap: [target.p2p],
+    });
+    attackers.push(attacker);
+    const outsider = await NetworkHost.create({
+      privateKey: await libp2pKeyPair("Ed25519"),
+      chainId: devnet.manifest.chainId,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      bootstrap: [target.p2p],
+    });
+    attackers.push(outsider);
+    await until(
+      "the attackers to connect",
+      () => attacker.peers().includes(target.peerId) && outsider.peers().includes(target.peerId),
+    );
+
+    const scoreOf = async (peerId: string) => {
+      const table = await devnet
+        .client("v0")
+        .call<{ peerId: string; score: number; refused: boolean }[]>("hs_peers");
+      return table.find((p) => p.peerId === peerId) ?? { score: 0, refused: false };
+    };
+    const before = await devnet.commitIndex("v0");
+
+    attacker.push(target.peerId, Protocol.ConsensusPush, new Uint8Array([0x97, 0xc1, 0xff, 0x00]));
+    await until(
+      "garbage to cost the phantom's identity score",
+      async () => (await scoreOf(attacker.peerId)).score < 0,
+    );
+    const afterGarbage = (await scoreOf(attacker.peerId)).score;
+
+    const wrongKey = generateKeyPair();
+    const forged = signBlock(
+      { epoch: 0, round: 5, author: 3, timestampMs: Date.now(), ancestors: [], transactions: [] },
+      wrongKey.secretKey,
+    );
+    attacker.push(target.peerId, Protocol.ConsensusPush, encodeBlock(forged));
+    await until("an invalidly signed block to cost score", async () => {
+      const entry = await scoreOf(attacker.peerId);
+      return entry.score < afterGarbage || entry.refused;
+    });
+
+    outsider.push(target.peerId, Protocol.ConsensusPush, new Uint8Array(FRAME_BYTES_MAX + 1));
+    await until(
+      "an oversize frame from a non-member to cost score",
+      async () => (await scoreOf(outsider.peerId)).score < 0,
+    );
+
+    await devnet.waitForIndex(RUNNING, before + 20, 60_000);
+    await sleep(500);
+    const roots = await Promise.all(
+      RUNNING.map(async (n) => (await devnet.client(n).getCommit(before + 20))?.stateRoot),
+    );
+    assert.equal(new Set(roots).size, 1);
+  });
+});
