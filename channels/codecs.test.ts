@@ -1,9 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { AMOUNT_MAX, type Codec, CodecError, decodeWith, encodeWith, type Voucher } from "../spec/index.ts";
+import {
+  AMOUNT_MAX,
+  type Codec,
+  CodecError,
+  decodeWith,
+  encode,
+  encodeWith,
+  type Voucher,
+} from "../spec/index.ts";
+import { END_REASON_BYTES_MAX } from "./constants.ts";
 import { CHANNEL_EVENT_CODECS, decodeChannelEvent, encodeChannelEvent, SettlementKind } from "./events.ts";
 import { PayeeRecordCodec, PayerRecordCodec } from "./local-records.ts";
+import { ChannelMessageCodec, truncateReason } from "./messages.ts";
 import {
   ChannelChallengeCodec,
   ChannelCloseCodec,
@@ -120,6 +130,31 @@ const CHANNEL_CODEC_CASES: [Codec<never>, fc.Arbitrary<never>][] = [
       state: localState,
     }),
   ],
+  [
+    ChannelMessageCodec,
+    fc.oneof(
+      fc.record({
+        type: fc.constant("quote" as const),
+        channelId: bytes(32),
+        unit: fc.string({ maxLength: 32, unit: "grapheme-ascii" }),
+        pricePerUnit: amount,
+      }),
+      fc.record({ type: fc.constant("voucher" as const), voucher }),
+      fc.record({
+        type: fc.constant("status" as const),
+        channelId: bytes(32),
+        deliveredAmount: amount,
+        acceptedAmount: amount,
+        acceptedSequence: index,
+        waiting: fc.boolean(),
+      }),
+      fc.record({
+        type: fc.constant("end" as const),
+        channelId: bytes(32),
+        reason: fc.string({ maxLength: 128, unit: "grapheme-ascii" }),
+      }),
+    ),
+  ],
 ] as [Codec<never>, fc.Arbitrary<never>][];
 
 function decodeOrError<T>(codec: Codec<T>, input: Uint8Array): T | CodecError {
@@ -183,6 +218,23 @@ function codecProperties(codec: Codec<never>, arbitrary: fc.Arbitrary<never>, ru
 }
 
 for (const [codec, arbitrary] of CHANNEL_CODEC_CASES) codecProperties(codec, arbitrary, seed);
+
+describe("channel messages", () => {
+  it("refuse an unknown type and a type with another type's fields", () => {
+    assert.throws(() => decodeWith(ChannelMessageCodec, encode([9, new Uint8Array(32), "x"])), CodecError);
+    assert.throws(
+      () => decodeWith(ChannelMessageCodec, encode([4, new Uint8Array(32), "x", 1n])),
+      CodecError,
+    );
+    assert.throws(() => decodeWith(ChannelMessageCodec, encode(["quote"])), CodecError);
+  });
+
+  it("cut an end reason to its bound on a character boundary", () => {
+    const reason = truncateReason("é".repeat(200));
+    assert.ok(Buffer.byteLength(reason) <= END_REASON_BYTES_MAX);
+    assert.equal(reason, "é".repeat(END_REASON_BYTES_MAX / 2));
+  });
+});
 
 describe("channel events", () => {
   it("decode by name, and refuse another name or a settlement kind out of range", () => {
