@@ -14,6 +14,8 @@ export interface TxOutcome {
   readonly success: boolean;
   readonly errorCode: string;
   readonly errorMessage: string;
+  /** The receipt's events (name and encoded data), e.g. channels' "channel.opened". */
+  readonly events: readonly { readonly name: string; readonly data: Uint8Array }[];
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from "./constants.ts";
 import { MarketDomain, marketHash } from "./domains.ts";
 import { MarketError } from "./errors.ts";
+import { MarketEventName } from "./events.ts";
 import { inviteId, verifyInviteSignature } from "./invite.ts";
 import type { PodRole } from "./model-ref.ts";
 import { decodeMarketPayload, MarketKind, type MarketKindName, type MarketPayloads } from "./payloads.ts";
@@ -120,7 +121,7 @@ function addMember(
       adminCount: record.adminCount + (role === "admin" ? 1 : 0),
     }),
   );
-  context.emit("market.pod.joined", encode([podId, context.sender, peerId, role]));
+  context.emit(MarketEventName.PodJoined, encode([podId, context.sender, peerId, role]));
 }
 
 /** Removes `address` from the pod, keeping an admin while members remain; deletes an emptied pod. */
@@ -139,7 +140,7 @@ function removeMember(context: TxContext, podId: Uint8Array, address: Uint8Array
   context.deleteModuleValue(memberPeerKey(podId, requirePeerPublicKey(target.peerId)));
   if (memberCount === 0) context.deleteModuleValue(podKey(podId));
   else context.setModuleValue(podKey(podId), encodePodRecord({ ...record, memberCount, adminCount }));
-  context.emit("market.pod.left", encode([podId, address]));
+  context.emit(MarketEventName.PodLeft, encode([podId, address]));
 }
 
 function handler<K extends MarketKindName>(
@@ -189,7 +190,7 @@ const providerRegister = handler(MarketKind.ProviderRegister, (context, payload)
       unbondingUntilCommit: 0,
     }),
   );
-  context.emit("market.provider.registered", encode([context.sender, payload.peerId, bond]));
+  context.emit(MarketEventName.ProviderRegistered, encode([context.sender, payload.peerId, bond]));
 });
 
 function loadProvider(context: TxContext): ProviderRecord {
@@ -211,7 +212,7 @@ const providerDeregister = handler(MarketKind.ProviderDeregister, (context) => {
     providerKey(context.sender),
     encodeProviderRecord({ ...record, unbondingUntilCommit }),
   );
-  context.emit("market.provider.deregistered", encode([context.sender, unbondingUntilCommit]));
+  context.emit(MarketEventName.ProviderDeregistered, encode([context.sender, unbondingUntilCommit]));
 });
 
 const providerWithdraw = handler(MarketKind.ProviderWithdraw, (context) => {
@@ -223,7 +224,7 @@ const providerWithdraw = handler(MarketKind.ProviderWithdraw, (context) => {
   }
   context.releaseTo(context.sender, record.bond);
   context.deleteModuleValue(providerKey(context.sender));
-  context.emit("market.provider.withdrawn", encode([context.sender, record.bond]));
+  context.emit(MarketEventName.ProviderWithdrawn, encode([context.sender, record.bond]));
 });
 
 const podCreate = handler(MarketKind.PodCreate, (context, payload) => {
@@ -246,7 +247,7 @@ const podCreate = handler(MarketKind.PodCreate, (context, payload) => {
     memberCount: 0,
     adminCount: 0,
   };
-  context.emit("market.pod.created", encode([podId, context.sender, payload.name]));
+  context.emit(MarketEventName.PodCreated, encode([podId, context.sender, payload.name]));
   addMember(context, podId, record, payload.peerId, peerKey, "admin");
 });
 
@@ -270,7 +271,7 @@ const podInvite = handler(MarketKind.PodInvite, (context, payload) => {
       }),
     );
   }
-  context.emit("market.pod.invited", encode([payload.podId, payload.peerIds.length]));
+  context.emit(MarketEventName.PodInvited, encode([payload.podId, payload.peerIds.length]));
 });
 
 const podJoin = handler(MarketKind.PodJoin, (context, payload) => {
@@ -342,7 +343,7 @@ const podSetRole = handler(MarketKind.PodSetRole, (context, payload) => {
     encodeMemberRecord({ ...target, role: payload.role }),
   );
   context.setModuleValue(podKey(payload.podId), encodePodRecord({ ...record, adminCount }));
-  context.emit("market.pod.role-set", encode([payload.podId, payload.member, payload.role]));
+  context.emit(MarketEventName.PodRoleSet, encode([payload.podId, payload.member, payload.role]));
 });
 
 const podRevokeInvite = handler(MarketKind.PodRevokeInvite, (context, payload) => {
@@ -352,7 +353,7 @@ const podRevokeInvite = handler(MarketKind.PodRevokeInvite, (context, payload) =
   const bytes = context.getModuleValue(key);
   const used = bytes === null ? { uses: 0, revoked: false } : decodeInviteUseRecord(bytes);
   context.setModuleValue(key, encodeInviteUseRecord({ ...used, revoked: true }));
-  context.emit("market.pod.invite-revoked", encode([payload.podId, payload.inviteId]));
+  context.emit(MarketEventName.PodInviteRevoked, encode([payload.podId, payload.inviteId]));
 });
 
 export const marketModule: LedgerModule = {

@@ -176,6 +176,7 @@ export class TestChain {
           success: receipt.success,
           errorCode: receipt.errorCode,
           errorMessage: receipt.errorMessage,
+          events: receipt.events,
         };
       },
     };

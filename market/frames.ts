@@ -1,0 +1,246 @@
+import { PROMPT_BYTES_MAX } from "../compute/index.ts";
+import {
+  type Codec,
+  CodecError,
+  DIGEST_BYTES,
+  decodeWith,
+  type Encodable,
+  encodeWith,
+  FieldReader,
+  type Voucher,
+  VoucherCodec,
+} from "../spec/index.ts";
+import { CREDIT_WINDOW_TOKENS_MAX, REQUEST_ID_BYTES } from "./constants.ts";
+
+/**
+ * The metered inference stream's wire frames. One request runs on one
+ * stream: the client sends `request`, the provider answers `accepted` (or
+ * `refused`), then streams `token` frames while the client pays with `pay`
+ * frames (cumulative channel vouchers), and ends with `done`. Either side
+ * may `cancel`/`refused` at any time. Each frame is a msgpack array whose
+ * first element is its type; decoding is strict and every failure is a
+ * CodecError.
+ */
+
+export const ClientFrameType = { Request: 1, Pay: 2, Cancel: 3 } as const;
+export const ProviderFrameType = { Accepted: 1, Token: 2, Done: 3, Refused: 4 } as const;
+
+/** Temperatures travel as integer thousandths (the codec carries no floats). */
+export const TEMPERATURE_SCALE = 1000;
+/** Bounds of the text fields of frames. */
+export const REASON_BYTES_MAX = 256;
+export const ERROR_CODE_BYTES_MAX = 64;
+/** One token's text is at most one UTF-8 character (4 bytes) plus a flushed remainder. */
+export const TOKEN_TEXT_BYTES_MAX = 16;
+/** Largest frame: a request with a full prompt. */
+export const FRAME_BYTES_MAX = PROMPT_BYTES_MAX + 512;
+
+export interface RequestFrame {
+  readonly type: "request";
+  readonly requestId: Uint8Array;
+  readonly podId: Uint8Array;
+  /** Content hash of the model to run. */
+  readonly model: Uint8Array;
+  readonly prompt: string;
+  readonly maxTokens: number;
+  readonly temperatureMilli: number;
+  readonly topK: number;
+  readonly seed: number;
+  /** The payer's channel to this provider; used by this request alone while it runs. */
+  readonly channelId: Uint8Array;
+  readonly maxPricePerToken: bigint;
+}
+
+export interface PayFrame {
+  readonly type: "pay";
+  readonly voucher: Voucher;
+}
+
+export interface CancelFrame {
+  readonly type: "cancel";
+  readonly reason: string;
+}
+
+export type ClientFrame = RequestFrame | PayFrame | CancelFrame;
+
+export interface AcceptedFrame {
+  readonly type: "accepted";
+  readonly requestId: Uint8Array;
+  readonly pricePerToken: bigint;
+  /** Tokens the provider delivers beyond what is paid before it waits. */
+  readonly creditWindowTokens: number;
+}
+
+export interface TokenFrame {
+  readonly type: "token";
+  readonly index: number;
+  readonly id: number;
+  readonly text: string;
+}
+
+export type DoneReason = "length" | "unpaid" | "cancelled" | "deposit";
+export const DONE_REASONS: readonly DoneReason[] = ["length", "unpaid", "cancelled", "deposit"];
+
+export interface DoneFrame {
+  readonly type: "done";
+  readonly tokens: number;
+  readonly reason: DoneReason;
+}
+
+export interface RefusedFrame {
+  readonly type: "refused";
+  readonly code: string;
+  readonly message: string;
+}
+
+export type ProviderFrame = AcceptedFrame | TokenFrame | DoneFrame | RefusedFrame;
+
+function tagOf(
+  value: unknown,
+  type: string,
+  counts: Record<number, number>,
+): { tag: number; reader: FieldReader } {
+  const tag = Array.isArray(value) ? value[0] : undefined;
+  const count = typeof tag === "number" ? counts[tag] : undefined;
+  if (count === undefined)
+    throw new CodecError("WRONG_TYPE", `${type}: unknown frame type`, { type, field: "type" });
+  const reader = FieldReader.of(type, value, count);
+  reader.integer("type");
+  return { tag: tag as number, reader };
+}
+
+const CLIENT_FIELDS: Record<number, number> = {
+  [ClientFrameType.Request]: 11,
+  [ClientFrameType.Pay]: 2,
+  [ClientFrameType.Cancel]: 2,
+};
+
+export const ClientFrameCodec: Codec<ClientFrame> = {
+  type: "ClientFrame",
+  maxBytes: FRAME_BYTES_MAX,
+  toValue(frame): Encodable {
+    switch (frame.type) {
+      case "request":
+        return [
+          ClientFrameType.Request,
+          frame.requestId,
+          frame.podId,
+          frame.model,
+          frame.prompt,
+          frame.maxTokens,
+          frame.temperatureMilli,
+          frame.topK,
+          frame.seed,
+          frame.channelId,
+          frame.maxPricePerToken,
+        ];
+      case "pay":
+        return [ClientFrameType.Pay, VoucherCodec.toValue(frame.voucher)];
+      case "cancel":
+        return [ClientFrameType.Cancel, frame.reason];
+    }
+  },
+  fromValue(value, type = "ClientFrame") {
+    const { tag, reader } = tagOf(value, type, CLIENT_FIELDS);
+    switch (tag) {
+      case ClientFrameType.Request:
+        return {
+          type: "request",
+          requestId: reader.bytes("requestId", { exact: REQUEST_ID_BYTES }),
+          podId: reader.bytes("podId", { exact: DIGEST_BYTES }),
+          model: reader.bytes("model", { exact: DIGEST_BYTES }),
+          prompt: reader.string("prompt", PROMPT_BYTES_MAX),
+          maxTokens: reader.integer("maxTokens"),
+          temperatureMilli: reader.integer("temperatureMilli"),
+          topK: reader.integer("topK"),
+          seed: reader.integer("seed"),
+          channelId: reader.bytes("channelId", { exact: DIGEST_BYTES }),
+          maxPricePerToken: reader.amount("maxPricePerToken"),
+        };
+      case ClientFrameType.Pay:
+        return { type: "pay", voucher: reader.nested("voucher", (v, t) => VoucherCodec.fromValue(v, t)) };
+      default:
+        return { type: "cancel", reason: reader.string("reason", REASON_BYTES_MAX) };
+    }
+  },
+};
+
+const PROVIDER_FIELDS: Record<number, number> = {
+  [ProviderFrameType.Accepted]: 4,
+  [ProviderFrameType.Token]: 4,
+  [ProviderFrameType.Done]: 3,
+  [ProviderFrameType.Refused]: 3,
+};
+
+export const ProviderFrameCodec: Codec<ProviderFrame> = {
+  type: "ProviderFrame",
+  maxBytes: 1024,
+  toValue(frame): Encodable {
+    switch (frame.type) {
+      case "accepted":
+        return [ProviderFrameType.Accepted, frame.requestId, frame.pricePerToken, frame.creditWindowTokens];
+      case "token":
+        return [ProviderFrameType.Token, frame.index, frame.id, frame.text];
+      case "done":
+        return [ProviderFrameType.Done, frame.tokens, frame.reason];
+      case "refused":
+        return [ProviderFrameType.Refused, frame.code, frame.message];
+    }
+  },
+  fromValue(value, type = "ProviderFrame") {
+    const { tag, reader } = tagOf(value, type, PROVIDER_FIELDS);
+    switch (tag) {
+      case ProviderFrameType.Accepted:
+        return {
+          type: "accepted",
+          requestId: reader.bytes("requestId", { exact: REQUEST_ID_BYTES }),
+          pricePerToken: reader.amount("pricePerToken"),
+          creditWindowTokens: reader.integer("creditWindowTokens", CREDIT_WINDOW_TOKENS_MAX),
+        };
+      case ProviderFrameType.Token:
+        return {
+          type: "token",
+          index: reader.integer("index"),
+          id: reader.integer("id", 0xffff_ffff),
+          text: reader.string("text", TOKEN_TEXT_BYTES_MAX),
+        };
+      case ProviderFrameType.Done: {
+        const tokens = reader.integer("tokens");
+        const reason = reader.string("reason", 16);
+        if (!(DONE_REASONS as readonly string[]).includes(reason)) {
+          throw new CodecError("OUT_OF_RANGE", `${type}.reason: ${JSON.stringify(reason)}`, {
+            type,
+            field: "reason",
+          });
+        }
+        return { type: "done", tokens, reason: reason as DoneReason };
+      }
+      default:
+        return {
+          type: "refused",
+          code: reader.string("code", ERROR_CODE_BYTES_MAX),
+          message: reader.string("message", REASON_BYTES_MAX),
+        };
+    }
+  },
+};
+
+export const encodeClientFrame = (frame: ClientFrame): Uint8Array => encodeWith(ClientFrameCodec, frame);
+export const decodeClientFrame = (bytes: Uint8Array): ClientFrame => decodeWith(ClientFrameCodec, bytes);
+export const encodeProviderFrame = (frame: ProviderFrame): Uint8Array =>
+  encodeWith(ProviderFrameCodec, frame);
+export const decodeProviderFrame = (bytes: Uint8Array): ProviderFrame =>
+  decodeWith(ProviderFrameCodec, bytes);
+
+/** Cuts text to `maxBytes` bytes on a character boundary (reasons and messages). */
+export function truncateText(text: string, maxBytes = REASON_BYTES_MAX): string {
+  let out = "";
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char, "utf8");
+    if (bytes + size > maxBytes) break;
+    out += char;
+    bytes += size;
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+/** The market layer's public API. Other layers import only from here. */
+export * from "./constants.ts";
+export * from "./domains.ts";
+export * from "./errors.ts";
+export * from "./events.ts";
+export * from "./frames.ts";
+export * from "./interface.ts";
+export * from "./invite.ts";
+export * from "./latency.ts";
+export * from "./metering.ts";
+export * from "./model-ref.ts";
+export { derivePodId, marketModule } from "./module.ts";
+export * from "./offers.ts";
+export * from "./payee-channels.ts";
+export * from "./payer-channels.ts";
+export * from "./payloads.ts";
+export * from "./peer-id.ts";
+export * from "./pod.ts";
+export * from "./provider.ts";
+export * from "./ranking.ts";
+export * from "./records.ts";
+export * from "./router.ts";
+export * from "./spend.ts";
+export * from "./state.ts";
+export * from "./state-keys.ts";
+export * from "./transactions.ts";
+export * from "./transport.ts";
