@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname } from "node:path";
 import type { Command } from "commander";
 import {
@@ -11,7 +11,7 @@ import {
   MIN_FEE_DEFAULT,
   MIN_VALIDATOR_STAKE_DEFAULT,
 } from "../../ledger/index.ts";
-import { addressFromPublicKey, formatAddress, parseAddress, toHex } from "../../spec/index.ts";
+import { addressFromPublicKey, formatAddress, fromHex, parseAddress, toHex } from "../../spec/index.ts";
 import { resolveConfig } from "../config.ts";
 import { readPublicKeyFile } from "../keyfile.ts";
 import { printJson, UsageError } from "../output.ts";
@@ -49,6 +49,7 @@ interface GenesisOptions {
   genesisTimeMs?: string;
   account: string[];
   validatorKey: string[];
+  validatorInfo: string[];
   validatorStake?: string;
   validatorBalance: string;
   minValidatorStake: string;
@@ -78,6 +79,12 @@ export function register(program: Command): void {
       [],
     )
     .option("--validator-key <file>", "key file of a genesis validator (repeatable)", collect, [])
+    .option(
+      "--validator-info <file>",
+      "validator.json written by `hyperspace node init` (public key, peer id, addresses; repeatable)",
+      collect,
+      [],
+    )
     .option("--validator-stake <amount>", "stake of each validator (default the minimum validator stake)")
     .option("--validator-balance <amount>", "spendable balance of each validator", "0")
     .option(
@@ -112,11 +119,23 @@ export function register(program: Command): void {
         const balance = (balances.get(key)?.balance ?? 0n) + account.balance;
         balances.set(key, { address: account.address, balance });
       };
-      const validators = options.validatorKey.map((file) => {
+      const validators: {
+        publicKey: Uint8Array;
+        stake: bigint;
+        name: string;
+        peerId?: string;
+        multiaddrs?: string[];
+      }[] = options.validatorKey.map((file) => {
         const info = readPublicKeyFile(file);
         if (validatorBalance > 0n) addBalance({ address: info.address, balance: validatorBalance });
         return { publicKey: info.publicKey, stake, name: basename(file, extname(file)) };
       });
+      for (const file of options.validatorInfo) {
+        const info = readValidatorInfo(file);
+        if (validatorBalance > 0n)
+          addBalance({ address: addressFromPublicKey(info.publicKey), balance: validatorBalance });
+        validators.push({ ...info, stake });
+      }
       for (const flag of options.account) addBalance(parseAccountFlag(flag));
 
       const genesis = createGenesis({
@@ -153,4 +172,32 @@ export function register(program: Command): void {
           `supply     ${summary.supply}\nstate root ${summary.stateRoot}\n`,
       );
     });
+}
+
+/** The public half of `hyperspace node init`: what genesis needs to know about a validator. */
+function readValidatorInfo(file: string): {
+  publicKey: Uint8Array;
+  name: string;
+  peerId: string;
+  multiaddrs: string[];
+} {
+  let json: { publicKey?: unknown; name?: unknown; peerId?: unknown; multiaddrs?: unknown };
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const publicKey = typeof json.publicKey === "string" ? fromHex(json.publicKey) : null;
+  if (publicKey === null || publicKey.byteLength !== 32)
+    throw new UsageError(`${file}: publicKey must be 32 bytes of hex`);
+  if (typeof json.peerId !== "string") throw new UsageError(`${file}: peerId missing`);
+  const multiaddrs = Array.isArray(json.multiaddrs)
+    ? json.multiaddrs.filter((m): m is string => typeof m === "string")
+    : [];
+  return {
+    publicKey,
+    name: typeof json.name === "string" ? json.name : basename(file, extname(file)),
+    peerId: json.peerId,
+    multiaddrs,
+  };
 }
