@@ -18,3 +18,4 @@ export * from "./record.ts";
 export * from "./signer.ts";
 export * from "./transactions.ts";
 export * from "./transport.ts";
+export * from "./watcher.ts";
