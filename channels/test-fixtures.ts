@@ -22,10 +22,12 @@ import {
   type KeyPair,
   signVoucher,
   type Transaction,
+  toHex,
   type Voucher,
 } from "../spec/index.ts";
 import { channelsModule } from "./module.ts";
 import { type ChannelRecord, decodeChannelRecord } from "./record.ts";
+import type { ChannelChain } from "./sdk.ts";
 
 export const CHAIN_ID = "hyperspace-channels-test";
 export const OTHER_CHAIN_ID = "hyperspace-other-chain";
@@ -133,4 +135,23 @@ export class TestChain {
   balance(who: number): bigint {
     return this.ledger.getAccount(ADDRESSES[who]!).balance;
   }
+}
+
+/** The SDK's chain interface over a TestChain: each submitted transaction executes in a commit of its own. */
+export function ledgerChain(chain: TestChain): ChannelChain {
+  return {
+    chainId: async () => chain.ledger.chainId,
+    nonce: async (address) => chain.ledger.getAccount(address).nonce,
+    getChannel: async (channelId) => chain.channel(channelId),
+    commitIndex: async () => chain.commitIndex,
+    submit: async (tx) => {
+      const receipt = await chain.one(tx);
+      return {
+        txHash: toHex(receipt.txHash),
+        success: receipt.success,
+        commitIndex: receipt.commitIndex,
+        error: receipt.success ? null : `${receipt.errorCode}: ${receipt.errorMessage}`,
+      };
+    },
+  };
 }
