@@ -97,22 +97,24 @@ export const LATENCY_PROFILES_MAX = 10_000;
 /**
  * Tokens a provider delivers beyond what is paid for (its credit window): the
  * provider's whole exposure to one request. When the credit is not covered
- * the provider stops within one token. 64 tokens of the shipped model are
- * well under a millisecond of compute each, so the exposure is tiny, and the
- * window lets the payer sign one voucher per VOUCHER_INTERVAL_TOKENS_DEFAULT
- * tokens instead of one per token.
+ * the provider stops within one token. A token of the shipped model is
+ * well under 0.1 ms of compute, so 256 tokens are a few milliseconds of work and
+ * a tiny amount of value; the window lets the client pay once per
+ * VOUCHER_INTERVAL_TOKENS_DEFAULT tokens instead of once per token.
  */
-export const CREDIT_WINDOW_TOKENS_DEFAULT = 64;
+export const CREDIT_WINDOW_TOKENS_DEFAULT = 256;
 /** Most credit a provider may extend: 4,096 tokens is a whole request of the largest size. */
 export const CREDIT_WINDOW_TOKENS_MAX = 4096;
 /**
- * The payer signs a voucher after this many tokens received (and one more at
- * the end for the rest). Half the default credit window: the voucher for one
- * batch arrives while the provider still has credit for the next, so a
- * healthy stream never stalls on payment. It amortises a voucher signature
- * and verification (~50 us each) over 16 tokens.
+ * The client signs a voucher after this many tokens received (and one more
+ * at the end for the rest). Half the default credit window: the voucher for
+ * one batch reaches the provider while it still has credit for the next, so
+ * a healthy stream never stalls on payment. A voucher costs an ed25519
+ * signature and a verification (0.1 to 1 ms together on this shared 2-core
+ * host), so paying per token would cost more than generating it; over 128
+ * tokens it is about two microseconds per token (bench/market.bench.ts).
  */
-export const VOUCHER_INTERVAL_TOKENS_DEFAULT = 16;
+export const VOUCHER_INTERVAL_TOKENS_DEFAULT = 128;
 /**
  * A provider stream that sends nothing for this long is treated as failed and
  * the router fails over. Five seconds is far above any healthy token gap.

@@ -227,10 +227,127 @@ export const ProviderFrameCodec: Codec<ProviderFrame> = {
 
 export const encodeClientFrame = (frame: ClientFrame): Uint8Array => encodeWith(ClientFrameCodec, frame);
 export const decodeClientFrame = (bytes: Uint8Array): ClientFrame => decodeWith(ClientFrameCodec, bytes);
-export const encodeProviderFrame = (frame: ProviderFrame): Uint8Array =>
-  encodeWith(ProviderFrameCodec, frame);
-export const decodeProviderFrame = (bytes: Uint8Array): ProviderFrame =>
-  decodeWith(ProviderFrameCodec, bytes);
+
+/*
+ * Token frames are the hot path (one per token, a few microseconds of budget
+ * each), so they have a direct encoder and decoder of the same canonical
+ * msgpack bytes the generic codec produces: [fixarray 4, 2, index, id,
+ * text] with every integer below 2^32 in its shortest form and the text a
+ * fixstr. The fast decoder accepts only such canonical bytes and hands
+ * anything else to the generic codec, which decodes it or throws the
+ * generic codec's error; a property test checks that both agree.
+ */
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+const utf8Encoder = new TextEncoder();
+/** The most bytes a fixstr holds; token texts are at most TOKEN_TEXT_BYTES_MAX (16). */
+const FIXSTR_BYTES_MAX = 31;
+const UINT32_LIMIT = 2 ** 32;
+
+/** Most tokens of a byte-level model are one ASCII character: skip the TextEncoder for them. */
+function asciiByte(text: string): Uint8Array {
+  return Uint8Array.of(text.charCodeAt(0));
+}
+
+function uintBytes(value: number): number {
+  return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : 5;
+}
+
+function writeUint(out: Uint8Array, at: number, value: number): number {
+  if (value < 0x80) {
+    out[at] = value;
+    return at + 1;
+  }
+  if (value < 0x100) {
+    out[at] = 0xcc;
+    out[at + 1] = value;
+    return at + 2;
+  }
+  if (value < 0x10000) {
+    out[at] = 0xcd;
+    out[at + 1] = value >>> 8;
+    out[at + 2] = value & 0xff;
+    return at + 3;
+  }
+  out[at] = 0xce;
+  out[at + 1] = value >>> 24;
+  out[at + 2] = (value >>> 16) & 0xff;
+  out[at + 3] = (value >>> 8) & 0xff;
+  out[at + 4] = value & 0xff;
+  return at + 5;
+}
+
+/** Reads a canonical unsigned integer below 2^32 at `at`: [value, next], or null when the bytes are anything else. */
+function readUint(bytes: Uint8Array, at: number): [number, number] | null {
+  const tag = bytes[at];
+  if (tag === undefined) return null;
+  if (tag < 0x80) return [tag, at + 1];
+  if (tag === 0xcc && at + 1 < bytes.length) {
+    const value = bytes[at + 1]!;
+    return value >= 0x80 ? [value, at + 2] : null;
+  }
+  if (tag === 0xcd && at + 2 < bytes.length) {
+    const value = (bytes[at + 1]! << 8) | bytes[at + 2]!;
+    return value >= 0x100 ? [value, at + 3] : null;
+  }
+  if (tag === 0xce && at + 4 < bytes.length) {
+    const value =
+      ((bytes[at + 1]! << 24) >>> 0) + (bytes[at + 2]! << 16) + (bytes[at + 3]! << 8) + bytes[at + 4]!;
+    return value >= 0x10000 ? [value, at + 5] : null;
+  }
+  return null;
+}
+
+function encodeTokenFrame(frame: TokenFrame): Uint8Array | null {
+  if (!Number.isInteger(frame.index) || frame.index < 0 || frame.index >= UINT32_LIMIT) return null;
+  if (!Number.isInteger(frame.id) || frame.id < 0 || frame.id >= UINT32_LIMIT) return null;
+  const text =
+    frame.text.length === 1 && frame.text.charCodeAt(0) < 0x80
+      ? asciiByte(frame.text)
+      : utf8Encoder.encode(frame.text);
+  if (text.byteLength > FIXSTR_BYTES_MAX) return null;
+  const out = new Uint8Array(2 + uintBytes(frame.index) + uintBytes(frame.id) + 1 + text.byteLength);
+  out[0] = 0x94;
+  out[1] = ProviderFrameType.Token;
+  let at = writeUint(out, 2, frame.index);
+  at = writeUint(out, at, frame.id);
+  out[at] = 0xa0 | text.byteLength;
+  out.set(text, at + 1);
+  return out;
+}
+
+function decodeTokenFrame(bytes: Uint8Array): TokenFrame | null {
+  if (bytes.length < 5 || bytes[0] !== 0x94 || bytes[1] !== ProviderFrameType.Token) return null;
+  const index = readUint(bytes, 2);
+  if (index === null) return null;
+  const id = readUint(bytes, index[1]);
+  if (id === null) return null;
+  const at = id[1];
+  const tag = bytes[at];
+  if (tag === undefined || (tag & 0xe0) !== 0xa0) return null;
+  const length = tag & 0x1f;
+  if (at + 1 + length !== bytes.length || length > TOKEN_TEXT_BYTES_MAX) return null;
+  let text: string;
+  if (length === 1 && bytes[at + 1]! < 0x80) {
+    text = String.fromCharCode(bytes[at + 1]!);
+  } else {
+    try {
+      text = utf8Decoder.decode(bytes.subarray(at + 1));
+    } catch {
+      return null;
+    }
+  }
+  // A lone surrogate cannot come out of fatal UTF-8 decoding, so the text re-encodes to exactly these bytes.
+  return { type: "token", index: index[0], id: id[0], text };
+}
+
+export function encodeProviderFrame(frame: ProviderFrame): Uint8Array {
+  return (frame.type === "token" ? encodeTokenFrame(frame) : null) ?? encodeWith(ProviderFrameCodec, frame);
+}
+
+export function decodeProviderFrame(bytes: Uint8Array): ProviderFrame {
+  return decodeTokenFrame(bytes) ?? decodeWith(ProviderFrameCodec, bytes);
+}
 
 /** Cuts text to `maxBytes` bytes on a character boundary (reasons and messages). */
 export function truncateText(text: string, maxBytes = REASON_BYTES_MAX): string {

@@ -27,6 +27,11 @@ import { assert } from "../spec/index.ts";
 /** The provider's side: may the next token go out? */
 export class ProviderMeter {
   private deliveredTokens = 0;
+  /** Tokens the deposit could pay for in this request (Infinity when tokens are free). */
+  private depositTokens = 0;
+  /** The paid amount `coveredTokens` was computed for, and the tokens it lets out (paid plus the window). */
+  private paidSeen = -1n;
+  private coveredTokens = 0;
 
   /**
    * @param paidBaseline the channel's paid amount when the request started (earlier requests' payments)
@@ -36,13 +41,14 @@ export class ProviderMeter {
     readonly pricePerToken: bigint,
     readonly creditWindowTokens: number,
     readonly paidBaseline: bigint,
-    private deposit: bigint,
+    deposit: bigint,
   ) {
     assert(pricePerToken >= 0n && paidBaseline >= 0n, "amounts are non-negative");
     assert(
       Number.isSafeInteger(creditWindowTokens) && creditWindowTokens >= 1,
       "the credit window is at least one token",
     );
+    this.setDeposit(deposit);
   }
 
   get delivered(): number {
@@ -56,15 +62,27 @@ export class ProviderMeter {
 
   /** Whether the deposit could pay for one more token. */
   depositCovers(): boolean {
-    return this.paidBaseline + BigInt(this.deliveredTokens + 1) * this.pricePerToken <= this.deposit;
+    return this.deliveredTokens + 1 <= this.depositTokens;
   }
 
-  /** Whether one more token may go out, given the channel's paid amount now (cumulative, capped at the deposit). */
+  /**
+   * Whether one more token may go out, given the channel's paid amount now
+   * (cumulative, capped at the deposit). The arithmetic in amounts runs once
+   * per new paid amount; per token it is one comparison of counts.
+   */
   canDeliver(paidNow: bigint): boolean {
-    if (!this.depositCovers()) return false;
-    const paidHere = paidNow - this.paidBaseline;
-    const after = BigInt(this.deliveredTokens + 1) * this.pricePerToken;
-    return after <= paidHere + BigInt(this.creditWindowTokens) * this.pricePerToken;
+    if (paidNow !== this.paidSeen) {
+      this.paidSeen = paidNow;
+      const paidHere = paidNow - this.paidBaseline;
+      const paidTokens =
+        this.pricePerToken === 0n
+          ? Number.POSITIVE_INFINITY
+          : paidHere < 0n
+            ? -1
+            : Number(paidHere / this.pricePerToken);
+      this.coveredTokens = paidTokens + this.creditWindowTokens;
+    }
+    return this.deliveredTokens + 1 <= this.depositTokens && this.deliveredTokens + 1 <= this.coveredTokens;
   }
 
   /** Counts one token out; the caller checked `canDeliver`. */
@@ -75,7 +93,13 @@ export class ProviderMeter {
 
   /** A top-up seen on chain. */
   setDeposit(deposit: bigint): void {
-    this.deposit = deposit;
+    const room = deposit - this.paidBaseline;
+    this.depositTokens =
+      this.pricePerToken === 0n
+        ? Number.POSITIVE_INFINITY
+        : room < 0n
+          ? 0
+          : Number(room / this.pricePerToken);
   }
 
   /** Value delivered and not yet paid for in this request (what the provider is owed). */

@@ -377,9 +377,18 @@ class ClientReader {
 
   /** Resolves on the next voucher, the end of the client's frames, `ms` passing, or `signal` aborting. */
   paymentOrTimeout(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.closed || this.failure !== null) return Promise.resolve();
-    const arrived = new Promise<void>((resolve) => this.waiters.push(resolve));
-    return Promise.race([arrived, sleep(ms, signal)]);
+    if (this.closed || this.failure !== null || signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+      this.waiters.push(done);
+    });
   }
 
   /** Throws what broke the stream, if anything did. */

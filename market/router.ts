@@ -464,7 +464,8 @@ export class InferenceRouter {
           received++;
           text += frame.text;
           onToken(frame);
-          await pay(meter.onToken());
+          const target = meter.onToken();
+          if (target !== null) await pay(target);
         } else if (frame.type === "done") {
           if (meter === null) throw new MarketError("PROTOCOL", "done before acceptance", {});
           if (frame.tokens !== received)

@@ -1,0 +1,324 @@
+/**
+ * Metered inference through the market against bare onnxruntime, on the
+ * shipped model, in one process, in the same run:
+ * - tokens/s of one stream through the whole metered path (InferenceRouter
+ *   -> loopback stream -> ProviderService generating with compute/ and
+ *   metering every token against its PayeeChannel, the client paying with
+ *   PayerChannel vouchers every VOUCHER_INTERVAL_TOKENS_DEFAULT tokens),
+ *   against tokens/s of a bare session.run loop (run, sample, append) on the
+ *   same model: the overhead target is under 10%;
+ * - time to first token of a request on a warm channel against one bare
+ *   session.run plus sampling.
+ * The chain under the channels is the real ledger on the in-memory store;
+ * the channel and the pod exist before timing starts.
+ */
+import { readFileSync } from "node:fs";
+import * as ort from "onnxruntime-node";
+import { ChannelStore, channelsModule, createVoucherSigner, decodeChannelRecord } from "../channels/index.ts";
+import {
+  CONTEXT_INPUT,
+  createSession,
+  encodeText,
+  inspectModel,
+  LOGITS_OUTPUT,
+  loadModel,
+  Prng,
+  SHIPPED_MODEL_PATH,
+  sampleToken,
+} from "../compute/index.ts";
+import { Bucket, bucketKey, buildTransaction, createGenesis, Ledger, MemoryStore } from "../ledger/index.ts";
+import {
+  accountChannelOpener,
+  CREDIT_WINDOW_TOKENS_DEFAULT,
+  encodeMarketPayload,
+  generatorOf,
+  InferenceRouter,
+  LatencyBook,
+  LoopbackTransport,
+  type MarketAccount,
+  MarketKind,
+  MarketState,
+  marketModule,
+  PayeeChannels,
+  PayerChannels,
+  Pod,
+  PROVIDER_BOND_MIN,
+  ProviderService,
+  peerBindingDigest,
+  peerIdFromPublicKey,
+  VOUCHER_INTERVAL_TOKENS_DEFAULT,
+} from "../market/index.ts";
+import {
+  addressFromPublicKey,
+  encodeTransaction,
+  generateKeyPair,
+  type KeyPair,
+  sign,
+  type Transaction,
+} from "../spec/index.ts";
+
+/** Tokens per throughput figure: a few seconds of work here, enough for a steady rate. */
+const TOKENS = 12_000;
+/** Tokens per metered request (the generation bound is 4,096). */
+const TOKENS_PER_REQUEST = 4_000;
+/** Alternating rounds of raw and metered generation; the median round is reported (the host is shared). */
+const ROUNDS = 5;
+const FIRST_TOKEN_TRIALS = 40;
+const PROMPT = "And the LORD said unto Moses, ";
+const CHAIN_ID = "hyperspace-bench";
+const PRICE = 2n;
+
+/** Tokens per wall-clock second, and this process's CPU time per token (steadier on a shared host). */
+interface Rate {
+  readonly tokensPerSecond: number;
+  readonly cpuMicrosPerToken: number;
+}
+
+function startTimer(): { rate(tokens: number): Rate } {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  return {
+    rate(tokens) {
+      const used = process.cpuUsage(cpu);
+      return {
+        tokensPerSecond: tokens / ((performance.now() - wall) / 1000),
+        cpuMicrosPerToken: (used.user + used.system) / tokens,
+      };
+    },
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function seeded(i: number): KeyPair {
+  const seed = new Uint8Array(32);
+  seed[0] = i;
+  seed[31] = 0xbe;
+  return generateKeyPair(seed);
+}
+
+/** A real ledger (channels and market modules, in-memory store) committing each transaction alone. */
+async function benchChain(keys: KeyPair[]) {
+  const ledger = await Ledger.open({
+    store: new MemoryStore(),
+    genesis: createGenesis({
+      chainId: CHAIN_ID,
+      genesisTimeMs: 1_700_000_000_000,
+      minFee: 1n,
+      accounts: keys.map((k) => ({ address: addressFromPublicKey(k.publicKey), balance: 10n ** 12n })),
+    }),
+    modules: [channelsModule, marketModule],
+  });
+  const commit = async (tx: Transaction) => {
+    const index = ledger.lastAppliedIndex + 1;
+    const result = await ledger.applyCommit({
+      index,
+      timestampMs: 1_700_000_000_000 + index,
+      feeRecipient: null,
+      transactions: [encodeTransaction(tx)],
+    });
+    return result.receipts[0]!;
+  };
+  const account = (keys: KeyPair): MarketAccount => {
+    const address = addressFromPublicKey(keys.publicKey);
+    return {
+      chainId: CHAIN_ID,
+      keys,
+      address,
+      nowMs: () => 1_700_000_000_000 + ledger.lastAppliedIndex,
+      submit: async (kind, payload) => {
+        const nonce = ledger.getAccount(address).nonce;
+        const receipt = await commit(
+          buildTransaction({ chainId: CHAIN_ID, keys, nonce, fee: 1n }, kind, payload),
+        );
+        return { ...receipt, events: receipt.events };
+      },
+    };
+  };
+  return { ledger, account };
+}
+
+export async function bench(): Promise<void> {
+  const inspected = inspectModel(SHIPPED_MODEL_PATH);
+  const { contextLength } = inspected.architecture;
+
+  // ---- bare session.run -------------------------------------------------------
+  const { session } = await createSession(new Uint8Array(readFileSync(SHIPPED_MODEL_PATH)), { threads: 1 });
+  const run = async (context: Int32Array): Promise<Float32Array> => {
+    const result = await session.run({
+      [CONTEXT_INPUT]: new ort.Tensor("int32", context, [1, contextLength]),
+    });
+    return result[LOGITS_OUTPUT]!.data as Float32Array;
+  };
+  const contextOf = (tokens: number[]): Int32Array => {
+    const context = new Int32Array(contextLength).fill(10);
+    const tail = tokens.slice(-contextLength);
+    context.set(tail, contextLength - tail.length);
+    return context;
+  };
+  const sampling = { temperature: 0.8, topK: 0 };
+  const rawRound = async (): Promise<Rate> => {
+    const prng = new Prng(1);
+    const tokens = Array.from(encodeText(PROMPT));
+    const timer = startTimer();
+    for (let i = 0; i < TOKENS; i++) tokens.push(sampleToken(await run(contextOf(tokens)), sampling, prng));
+    return timer.rate(TOKENS);
+  };
+
+  // ---- the metered path ----------------------------------------------------------
+  const client = seeded(1);
+  const provider = seeded(2);
+  const clientPeer = seeded(3);
+  const providerPeer = seeded(4);
+  const { ledger, account } = await benchChain([client, provider]);
+  const model = await loadModel(SHIPPED_MODEL_PATH, { threads: 1 });
+  const generator = generatorOf(model);
+  const transport = new LoopbackTransport(peerIdFromPublicKey(clientPeer.publicKey));
+  const payers = await PayerChannels.open({
+    chainId: CHAIN_ID,
+    store: new ChannelStore(new MemoryStore()),
+    signer: createVoucherSigner(client),
+    opener: accountChannelOpener(account(client)),
+    budget: 10n ** 9n,
+  });
+  const latency = new LatencyBook();
+  const state = new MarketState(ledger);
+  const peerOf = (keys: KeyPair) => ({
+    peerId: peerIdFromPublicKey(keys.publicKey),
+    sign: (message: Uint8Array) => sign(message, keys.secretKey),
+  });
+  const pod = await Pod.create(
+    { name: "bench", capabilities: ["inference"] },
+    {
+      account: account(client),
+      peer: peerOf(clientPeer),
+      state,
+      routing: { transport, channels: payers, latency },
+    },
+  );
+  const providerAccount = account(provider);
+  await Pod.join(pod.createInvite({}), { account: providerAccount, peer: peerOf(providerPeer), state });
+  const providerPeerId = peerIdFromPublicKey(providerPeer.publicKey);
+  const registered = await providerAccount.submit(
+    MarketKind.ProviderRegister,
+    encodeMarketPayload(MarketKind.ProviderRegister, {
+      peerId: providerPeerId,
+      peerSignature: sign(
+        peerBindingDigest(CHAIN_ID, providerAccount.address, providerPeerId),
+        providerPeer.secretKey,
+      ),
+      models: [generator.model],
+      device: "cpu",
+      vramMib: 0,
+      pricePerToken: PRICE,
+      bond: PROVIDER_BOND_MIN,
+    }),
+  );
+  if (!registered.success) throw new Error(`provider registration failed: ${registered.errorMessage}`);
+  const service = new ProviderService({
+    self: { address: providerAccount.address, peerId: providerPeerId },
+    state,
+    generators: [generator],
+    pricePerToken: PRICE,
+    channels: new PayeeChannels({
+      chainId: CHAIN_ID,
+      self: providerAccount.address,
+      store: new ChannelStore(new MemoryStore()),
+      lookup: (id) => {
+        const bytes = ledger.getStateValue(bucketKey(Bucket.channelsState, id));
+        return bytes === null ? null : decodeChannelRecord(bytes);
+      },
+    }),
+  });
+  transport.register(providerPeerId, service.handleStream);
+  const router = new InferenceRouter(pod);
+  const request = { prompt: PROMPT, temperature: 0.8, seed: 1 };
+
+  const generateRound = async (): Promise<Rate> => {
+    let n = 0;
+    const timer = startTimer();
+    for (let done = 0; done < TOKENS; done += TOKENS_PER_REQUEST) {
+      for await (const _ of model.generate({
+        ...request,
+        maxTokens: Math.min(TOKENS_PER_REQUEST, TOKENS - done),
+      }))
+        n++;
+    }
+    return timer.rate(n);
+  };
+
+  const meteredRound = async (): Promise<Rate & { cost: bigint }> => {
+    let cost = 0n;
+    const timer = startTimer();
+    for (let done = 0; done < TOKENS; done += TOKENS_PER_REQUEST) {
+      const result = await router.complete({
+        ...request,
+        maxTokens: Math.min(TOKENS_PER_REQUEST, TOKENS - done),
+      });
+      cost += result.cost;
+    }
+    return { ...timer.rate(TOKENS), cost };
+  };
+
+  try {
+    // Warm-up: sessions, JIT, and the channel (opened on chain here, before any timing).
+    for (let i = 0; i < 50; i++) await run(contextOf([65]));
+    await router.complete({ ...request, maxTokens: 200 });
+    const raw: Rate[] = [];
+    const generated: Rate[] = [];
+    const metered: Rate[] = [];
+    let cost = 0n;
+    for (let round = 0; round < ROUNDS; round++) {
+      raw.push(await rawRound());
+      generated.push(await generateRound());
+      const m = await meteredRound();
+      metered.push(m);
+      cost = m.cost;
+    }
+    const rawRate = median(raw.map((r) => r.tokensPerSecond));
+    const meteredRate = median(metered.map((r) => r.tokensPerSecond));
+    const generateRate = median(generated.map((r) => r.tokensPerSecond));
+    const rawCpu = median(raw.map((r) => r.cpuMicrosPerToken));
+    const meteredCpu = median(metered.map((r) => r.cpuMicrosPerToken));
+    const generateCpu = median(generated.map((r) => r.cpuMicrosPerToken));
+    const overhead = 1 - meteredRate / rawRate;
+
+    // Time to first token: a whole metered request (stream open, accept, first token) on the warm channel.
+    const firstMetered: number[] = [];
+    const firstRaw: number[] = [];
+    for (let i = 0; i < FIRST_TOKEN_TRIALS; i++) {
+      const t0 = performance.now();
+      let first = 0;
+      await router.complete({
+        ...request,
+        maxTokens: 1,
+        seed: i,
+        onToken: () => (first ||= performance.now() - t0),
+      });
+      firstMetered.push(first);
+      const t1 = performance.now();
+      sampleToken(await run(contextOf(Array.from(encodeText(PROMPT)))), sampling, new Prng(i));
+      firstRaw.push(performance.now() - t1);
+    }
+    const ttft = median(firstMetered);
+    const ttftRaw = median(firstRaw);
+    process.stdout.write(
+      [
+        `market model = ${inspected.path.split("/").slice(-3).join("/")} (sha256 ${inspected.sha256.slice(0, 16)}..., 1 thread, cpu), price ${PRICE}/token, voucher every ${VOUCHER_INTERVAL_TOKENS_DEFAULT} tokens, credit window ${CREDIT_WINDOW_TOKENS_DEFAULT} tokens`,
+        `market metered tokens/s (1 stream, ${TOKENS} tokens, median of ${ROUNDS}) = ${meteredRate.toFixed(0)} (${(meteredRate / rawRate).toFixed(3)} x raw session.run bound = ${rawRate.toFixed(0)} tokens/s; overhead ${(overhead * 100).toFixed(1)}%, target < 10%)`,
+        `market metered cost of ${TOKENS} tokens = ${cost} (= tokens x price: ${cost === BigInt(TOKENS) * PRICE})`,
+        `market time to first token (warm channel) = ${ttft.toFixed(3)} ms (${(ttft / ttftRaw).toFixed(2)} x min bound = ${ttftRaw.toFixed(3)} ms, one bare session.run and sample)`,
+        `market unmetered compute generate tokens/s = ${generateRate.toFixed(0)} (${(generateRate / rawRate).toFixed(3)} x raw; metering adds ${((1 - meteredRate / generateRate) * 100).toFixed(1)}% on top of compute's own generation loop)`,
+        `market metered CPU per token = ${meteredCpu.toFixed(1)} us (${(meteredCpu / rawCpu).toFixed(3)} x raw session.run bound = ${rawCpu.toFixed(1)} us; compute generate ${generateCpu.toFixed(1)} us)`,
+        `market rounds tokens/s: raw ${raw.map((r) => r.tokensPerSecond.toFixed(0)).join(", ")}; generate ${generated.map((r) => r.tokensPerSecond.toFixed(0)).join(", ")}; metered ${metered.map((r) => r.tokensPerSecond.toFixed(0)).join(", ")}`,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await session.release();
+    await model.close();
+  }
+}

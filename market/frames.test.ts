@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { CodecError, decodeWith, encodeWith } from "../spec/index.ts";
+import { amount, bytes, index } from "./arbitraries.ts";
+import {
+  ClientFrameCodec,
+  DONE_REASONS,
+  decodeProviderFrame,
+  encodeProviderFrame,
+  type ProviderFrame,
+  ProviderFrameCodec,
+  type TokenFrame,
+} from "./frames.ts";
+import { codecProperties, runSeed } from "./test-fixtures.ts";
+
+const seed = runSeed("market frames.test");
+
+const voucher = fc.record({
+  chainId: fc.string({ maxLength: 64, unit: "grapheme-ascii" }),
+  channelId: bytes(32),
+  cumulativeAmount: amount,
+  sequence: index,
+  signature: bytes(64),
+});
+const tokenText = fc.string({ maxLength: 4, unit: "grapheme" }).filter((t) => Buffer.byteLength(t) <= 16);
+const token: fc.Arbitrary<TokenFrame> = fc.record({
+  type: fc.constant("token" as const),
+  index: fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 2 ** 32 + 5 }), index),
+  id: fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 2 ** 32 - 1 })),
+  text: tokenText,
+});
+
+codecProperties(
+  ClientFrameCodec,
+  fc.oneof(
+    fc.record({
+      type: fc.constant("request" as const),
+      requestId: bytes(16),
+      podId: bytes(32),
+      model: bytes(32),
+      prompt: fc.string({ maxLength: 64 }),
+      maxTokens: index,
+      temperatureMilli: index,
+      topK: index,
+      seed: index,
+      channelId: bytes(32),
+      maxPricePerToken: amount,
+    }),
+    fc.record({ type: fc.constant("pay" as const), voucher }),
+    fc.record({ type: fc.constant("cancel" as const), reason: fc.string({ maxLength: 32 }) }),
+  ),
+  seed,
+);
+
+const providerFrame: fc.Arbitrary<ProviderFrame> = fc.oneof(
+  fc.record({
+    type: fc.constant("accepted" as const),
+    requestId: bytes(16),
+    pricePerToken: amount,
+    creditWindowTokens: fc.nat({ max: 4096 }),
+  }),
+  token,
+  fc.record({ type: fc.constant("done" as const), tokens: index, reason: fc.constantFrom(...DONE_REASONS) }),
+  fc.record({
+    type: fc.constant("refused" as const),
+    code: fc.string({ maxLength: 16 }),
+    message: fc.string({ maxLength: 32 }),
+  }),
+);
+codecProperties(ProviderFrameCodec, providerFrame, seed);
+
+function outcome(decode: (b: Uint8Array) => ProviderFrame, input: Uint8Array): ProviderFrame | string {
+  try {
+    return decode(input);
+  } catch (error) {
+    if (error instanceof CodecError) return "CodecError";
+    throw error;
+  }
+}
+
+describe("token frame fast path", () => {
+  it("encodes exactly the generic codec's bytes", () => {
+    fc.assert(
+      fc.property(token, (frame) => {
+        assert.deepEqual(encodeProviderFrame(frame), encodeWith(ProviderFrameCodec, frame));
+      }),
+      { seed, numRuns: 1000 },
+    );
+  });
+
+  it("decodes (or refuses) every byte string exactly as the generic codec does", () => {
+    const generic = (b: Uint8Array) => decodeWith(ProviderFrameCodec, b);
+    fc.assert(
+      fc.property(
+        token,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 3 }),
+        fc.nat({ max: 3 }),
+        (frame, flips, cut) => {
+          const mutated = new Uint8Array(encodeWith(ProviderFrameCodec, frame));
+          for (const [at, xor] of flips) mutated[at % mutated.length]! ^= xor;
+          const input = mutated.subarray(0, Math.max(1, mutated.length - cut));
+          assert.deepEqual(outcome(decodeProviderFrame, input), outcome(generic, input));
+        },
+      ),
+      { seed, numRuns: 3000 },
+    );
+    // Non-canonical integers and strings go to the generic codec, which refuses them.
+    for (const hex of ["9402cc0541a141", "94020041d90141", "9402004102c3a9", "9402cd007f41a141"]) {
+      assert.equal(outcome(decodeProviderFrame, Buffer.from(hex, "hex")), "CodecError", hex);
+    }
+  });
+});
