@@ -11,7 +11,9 @@ import {
   type Voucher,
 } from "../spec/index.ts";
 import { END_REASON_BYTES_MAX } from "./constants.ts";
+import type { ChannelError } from "./errors.ts";
 import { CHANNEL_EVENT_CODECS, decodeChannelEvent, encodeChannelEvent, SettlementKind } from "./events.ts";
+import { channelRecordToJson, parseChannelRecordJson } from "./json.ts";
 import { PayeeRecordCodec, PayerRecordCodec } from "./local-records.ts";
 import { ChannelMessageCodec, truncateReason } from "./messages.ts";
 import {
@@ -22,7 +24,7 @@ import {
   ChannelSettleCodec,
   ChannelTopUpCodec,
 } from "./payloads.ts";
-import { ChannelRecordCodec } from "./record.ts";
+import { type ChannelRecord, ChannelRecordCodec } from "./record.ts";
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`channels codecs.test seed=${seed} (replay with FC_SEED=${seed})`);
@@ -251,5 +253,54 @@ describe("channel events", () => {
     assert.throws(() => decodeChannelEvent("channel.opened", data), CodecError);
     const bad = encodeChannelEvent({ ...event, how: 3 as never });
     assert.throws(() => decodeChannelEvent(bad.name, bad.data), CodecError);
+  });
+});
+
+describe("channel record JSON (RPC form)", () => {
+  const recordArbitrary = CHANNEL_CODEC_CASES.find(
+    ([codec]) => codec === ChannelRecordCodec,
+  )![1] as unknown as fc.Arbitrary<ChannelRecord>;
+
+  it("round-trips through JSON text", () => {
+    fc.assert(
+      fc.property(bytes(32), recordArbitrary, (channelId, record) => {
+        const text = JSON.stringify(channelRecordToJson(channelId, record));
+        const parsed = parseChannelRecordJson(JSON.parse(text));
+        assert.deepEqual(parsed.channelId, channelId);
+        assert.deepEqual(
+          encodeWith(ChannelRecordCodec, parsed.record),
+          encodeWith(ChannelRecordCodec, record),
+        );
+      }),
+      { seed, numRuns: 100 },
+    );
+  });
+
+  it("refuses malformed fields with CORRUPT_RECORD", () => {
+    const good = channelRecordToJson(new Uint8Array(32), {
+      payer: new Uint8Array(20),
+      payerPublicKey: new Uint8Array(32),
+      payee: new Uint8Array(20).fill(1),
+      deposit: 5n,
+      challengePeriod: 10,
+      openedAtCommit: 1,
+      closing: null,
+    });
+    const broken: unknown[] = [
+      null,
+      { ...good, channelId: "zz" },
+      { ...good, payer: "hs1nope" },
+      { ...good, deposit: "-1" },
+      { ...good, deposit: "18446744073709551616" },
+      { ...good, challengePeriod: 1.5 },
+      { ...good, closing: { amount: "1", sequence: 1, startedAtCommit: 1 } },
+      { ...good, closing: "soon" },
+    ];
+    for (const json of broken) {
+      assert.throws(
+        () => parseChannelRecordJson(json),
+        (e: ChannelError) => e.code === "CORRUPT_RECORD",
+      );
+    }
   });
 });

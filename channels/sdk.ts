@@ -352,18 +352,23 @@ export class ChannelClient {
   }
 
   /**
-   * Closes a channel. Payee: settles at once with its best voucher. Payer:
+   * Closes a channel. Payee: settles at once with its best voucher (or
+   * `voucher`, when that is better: a node serving for this key holds it). Payer:
    * with the payee's approval, a cooperative close that settles at once;
    * without, a unilateral close with its newest voucher, which starts the
    * challenge period (then `settle`).
    */
   async close(
     channelId: Uint8Array,
-    options: { cooperative?: CooperativeCloseApproval } = {},
+    options: { cooperative?: CooperativeCloseApproval; voucher?: Voucher | null } = {},
   ): Promise<SubmitOutcome> {
     if ((await this.roleOf(channelId)) === "payee") {
       const channel = await this.payeeChannel(channelId);
-      const voucher = channel?.bestVoucher ?? null;
+      // The better of the payee's own best voucher and one handed in (held by a node serving for this key).
+      const own = channel?.bestVoucher ?? null;
+      const given = options.voucher ?? null;
+      const voucher =
+        given !== null && (own === null || given.cumulativeAmount > own.cumulativeAmount) ? given : own;
       const outcome = await this.submit((envelope) => buildChannelClose({ ...envelope, channelId, voucher }));
       await channel?.setState(LocalChannelState.Closed);
       return outcome;

@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { HyperspaceError } from "../spec/index.ts";
 import { register as registerBench } from "./commands/bench.ts";
 import { register as registerChain } from "./commands/chain.ts";
+import { register as registerChannel } from "./commands/channel.ts";
 import { register as registerConformance } from "./commands/conformance.ts";
 import { register as registerDevnet } from "./commands/devnet.ts";
 import { register as registerGenesis } from "./commands/genesis.ts";
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerNode(program);
   registerDevnet(program);
   registerChain(program);
+  registerChannel(program);
   registerBench(program);
   registerConformance(program);
   registerKeys(program);
