@@ -129,16 +129,9 @@ export class BaseCommitter {
   /** 2f+1 stake of voting-round blocks hold no reference to the leader's slot. */
   private enoughBlame(slot: Slot): boolean {
     const blame = new StakeAggregator(this.committee);
+    const target = slotIndex(slot.round, slot.author);
     for (const block of this.dag.blocksAtRound(slot.round + 1)) {
-      if (blame.has(block.author)) continue;
-      let references = false;
-      for (const ancestor of block.ancestors) {
-        if (ancestor.author === slot.author && ancestor.round === slot.round) {
-          references = true;
-          break;
-        }
-      }
-      if (!references && blame.add(block.author)) return true;
+      if (!blame.has(block.author) && !block.references(target) && blame.add(block.author)) return true;
     }
     return false;
   }

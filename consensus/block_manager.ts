@@ -68,8 +68,7 @@ export class BlockManager {
 
   /** Whether we hold the block, in the DAG or waiting. */
   has(ref: BlockRef): boolean {
-    const key = refKey(ref);
-    return this.waiting.has(key) || this.dag.getByKey(key) !== undefined;
+    return this.dag.get(ref) !== undefined || this.waiting.has(refKey(ref));
   }
 
   getWaiting(ref: BlockRef): VerifiedBlock | undefined {
@@ -88,18 +87,14 @@ export class BlockManager {
     const ready: Waiting[] = [];
     const gcRound = this.dag.gcRound;
     for (const block of blocks) {
-      if (
-        block.round <= gcRound ||
-        this.waiting.has(block.key) ||
-        this.dag.getByKey(block.key) !== undefined
-      ) {
+      if (block.round <= gcRound || this.waiting.has(block.key) || this.dag.get(block.ref) !== undefined) {
         this.missing.delete(block.key);
         continue;
       }
       const entry: Waiting = { block, missing: 0 };
       const lacking: BlockRef[] = [];
       for (const ancestor of block.ancestors) {
-        if (ancestor.round <= gcRound || this.dag.getByKey(refKey(ancestor)) !== undefined) continue;
+        if (ancestor.round <= gcRound || this.dag.get(ancestor) !== undefined) continue;
         lacking.push(ancestor);
       }
       if (lacking.length === 0) {
@@ -132,7 +127,7 @@ export class BlockManager {
   private acceptReady(ready: Waiting[], accepted: VerifiedBlock[], rejected: BlockError[]): void {
     while (ready.length > 0) {
       const { block } = ready.pop()!;
-      if (this.dag.getByKey(block.key) !== undefined) continue;
+      if (this.dag.get(block.ref) !== undefined) continue;
       if (this.verifier !== null) {
         try {
           this.verifier.verifyAncestorTimestamps(

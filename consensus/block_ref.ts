@@ -11,19 +11,36 @@ export interface Slot {
   readonly author: number;
 }
 
+/** Authorities per round in a slot index (a module constant: read on every lookup). */
+const SLOT_STRIDE = COMMITTEE_SIZE_MAX;
+
 /** A number that identifies a slot; exact while round < 2^53 / 1024. */
 export function slotIndex(round: number, author: number): number {
-  return round * COMMITTEE_SIZE_MAX + author;
+  return round * SLOT_STRIDE + author;
+}
+
+/** Digest equality; the same array object (as the simulator shares) is the fast path. */
+export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const keyCache = new WeakMap<BlockRef, string>();
+const digestTextCache = new WeakMap<Uint8Array, string>();
 
 /** A string that identifies a block reference exactly (round, author and the full digest). */
 export function refKey(ref: BlockRef): string {
   let key = keyCache.get(ref);
   if (key === undefined) {
     const digest = ref.digest;
-    key = `${ref.round}/${ref.author}/${Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("latin1")}`;
+    let text = digestTextCache.get(digest);
+    if (text === undefined) {
+      text = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("latin1");
+      digestTextCache.set(digest, text);
+    }
+    key = `${ref.round}/${ref.author}/${text}`;
     keyCache.set(ref, key);
   }
   return key;
@@ -57,4 +74,24 @@ export function digestOf(block: Block | BlockBody): Uint8Array {
     digestCache.set(block, digest);
   }
   return digest;
+}
+
+const blockKeyCache = new WeakMap<BlockBody, string>();
+
+/** `refKey` of a block's own reference, computed once per block object. */
+export function blockKey(block: Block | BlockBody): string {
+  let key = blockKeyCache.get(block);
+  if (key === undefined) {
+    key = refKey({ round: block.round, author: block.author, digest: digestOf(block) });
+    blockKeyCache.set(block, key);
+  }
+  return key;
+}
+
+/** Signs a block body: the signed block shares the body's cached digest, so nobody hashes it again. */
+export function withSignature(body: BlockBody, sign: (digest: Uint8Array) => Uint8Array): Block {
+  const digest = digestOf(body);
+  const block: Block = { ...body, signature: sign(digest) };
+  digestCache.set(block, digest);
+  return block;
 }

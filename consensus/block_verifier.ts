@@ -19,7 +19,6 @@ import type { Committee } from "./committee.ts";
 import { BlockError, type BlockErrorCode } from "./errors.ts";
 import type { Clock } from "./interface.ts";
 import { ed25519Verifier, type SignatureVerifier } from "./signature.ts";
-import { StakeAggregator } from "./stake_aggregator.ts";
 import { VerifiedBlock } from "./verified_block.ts";
 
 /** Upper bound on one encoded ancestor reference: array header, round, author, 32-byte bin (see spec codec). */
@@ -46,6 +45,9 @@ export interface BlockVerifierOptions {
 
 export class BlockVerifier {
   private readonly signatureVerifier: SignatureVerifier;
+  /** seen[author] === stamp: the author already appeared in the block being checked (no clearing per call). */
+  private readonly seen: Float64Array;
+  private stamp = 0;
   private readonly clock: Clock | undefined;
   private readonly driftMaxMs: number;
 
@@ -56,6 +58,7 @@ export class BlockVerifier {
     this.signatureVerifier = options.signatureVerifier ?? ed25519Verifier;
     this.clock = options.clock;
     this.driftMaxMs = options.timestampForwardDriftMaxMs ?? TIMESTAMP_FORWARD_DRIFT_MAX_MS;
+    this.seen = new Float64Array(committee.size);
   }
 
   /**
@@ -91,8 +94,8 @@ export class BlockVerifier {
     if (ancestors[0]!.author !== block.author) {
       fail("OWN_ANCESTOR_NOT_FIRST", `first ancestor is by ${ancestors[0]!.author}`);
     }
-    const authors = new Uint8Array(committee.size);
-    const parentStake = new StakeAggregator(committee);
+    const stamp = ++this.stamp;
+    let parentStake = 0;
     for (const ancestor of ancestors) {
       if (!committee.isAuthority(ancestor.author))
         fail("UNKNOWN_ANCESTOR_AUTHOR", `author ${ancestor.author}`);
@@ -102,15 +105,16 @@ export class BlockVerifier {
       if (ancestor.round >= block.round) {
         fail("ANCESTOR_ROUND_NOT_LOWER", `ancestor round ${ancestor.round} >= ${block.round}`);
       }
-      if (authors[ancestor.author] === 1)
+      if (this.seen[ancestor.author] === stamp) {
         fail("DUPLICATE_ANCESTOR_AUTHOR", `two ancestors by ${ancestor.author}`);
-      authors[ancestor.author] = 1;
-      if (ancestor.round === block.round - 1) parentStake.add(ancestor.author);
+      }
+      this.seen[ancestor.author] = stamp;
+      if (ancestor.round === block.round - 1) parentStake += committee.stake(ancestor.author);
     }
-    if (!parentStake.reached) {
+    if (!committee.reachedQuorum(parentStake)) {
       fail(
         "INSUFFICIENT_PARENT_STAKE",
-        `stake ${parentStake.stake} < ${committee.quorumThreshold} at round ${block.round - 1}`,
+        `stake ${parentStake} < ${committee.quorumThreshold} at round ${block.round - 1}`,
       );
     }
 

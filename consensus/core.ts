@@ -22,7 +22,7 @@
 import { assert, type Block, type BlockBody, type BlockRef, bytesEqual, type Commit } from "../spec/index.ts";
 import { type AddBlocksResult, BlockManager, type MissingBlock } from "./block_manager.ts";
 import type { Slot } from "./block_ref.ts";
-import { digestOf } from "./block_ref.ts";
+import { digestOf, withSignature } from "./block_ref.ts";
 import type { BlockVerifier } from "./block_verifier.ts";
 import type { Committee } from "./committee.ts";
 import { DagState, type EquivocationEvidence } from "./dag_state.ts";
@@ -106,6 +106,14 @@ export interface CoreOutput {
   /** Blocks that failed acceptance checks, for logs and peer scoring. */
   readonly rejected: readonly BlockError[];
 }
+
+const EMPTY_OUTPUT: CoreOutput = Object.freeze({
+  blocks: [],
+  ownLastBlock: null,
+  broadcast: [],
+  commits: [],
+  rejected: [],
+});
 
 export interface CoreArgs {
   readonly committee: Committee;
@@ -194,7 +202,9 @@ export class Core {
 
   /** Adds verified blocks from `peer` (or from our store or a fetch); commits and proposes what it can. */
   addBlocks(blocks: readonly VerifiedBlock[], peer?: number): void {
-    this.absorb(this.manager.addBlocks(blocks, peer));
+    const result = this.manager.addBlocks(blocks, peer);
+    if (result.accepted.length === 0 && result.rejected.length === 0) return;
+    this.absorb(result);
     this.tryCommit();
     this.tryPropose();
   }
@@ -237,7 +247,7 @@ export class Core {
         this.absorb(this.manager.onGcRoundAdvanced());
       }
       this.absorb(this.manager.addBlocks(blocks));
-      const held = blocks.map((b) => this.dag.getByKey(b.key));
+      const held = blocks.map((b) => this.dag.get(b.ref));
       if (held.some((b) => b === undefined)) break;
       for (const block of held as VerifiedBlock[]) {
         block.committed = true;
@@ -247,7 +257,7 @@ export class Core {
       }
       this.tip = chainTipOf(commit, digest);
       this.lastDecided = { round: commit.leader.round, author: commit.leader.author };
-      this.reputation.record(commit.leader.author);
+      this.reputation.record(commit);
       if (this.reputation.commitsUntilUpdate === 0) {
         this.schedule.setSwapTable(buildSwapTable(this.committee, this.reputation.take()));
       }
@@ -266,6 +276,15 @@ export class Core {
   // ---- outputs ----
 
   takeOutput(): CoreOutput {
+    if (
+      this.outBlocks.length === 0 &&
+      this.outOwnLast === null &&
+      this.outBroadcast.length === 0 &&
+      this.outCommits.length === 0 &&
+      this.outRejected.length === 0
+    ) {
+      return EMPTY_OUTPUT;
+    }
     const output: CoreOutput = {
       blocks: this.outBlocks,
       ownLastBlock: this.outOwnLast,
@@ -413,8 +432,8 @@ export class Core {
       ancestors: ancestors.map((a) => a.ref),
       transactions,
     };
-    const digest = digestOf(body);
-    const block = new VerifiedBlock({ ...body, signature: this.signer.sign(digest) }, digest);
+    const signed = withSignature(body, (digest) => this.signer.sign(digest));
+    const block = new VerifiedBlock(signed, digestOf(signed));
     const result = this.manager.addBlocks([block]);
     assert(result.accepted.includes(block), "own block not accepted");
     this.ownLast = block;
@@ -456,7 +475,7 @@ export class Core {
     if (leader.kind !== "commit") return;
     const linearized = this.linearizer.commit(leader.block, this.tip);
     this.tip = chainTipOf(linearized.commit, linearized.digest);
-    this.reputation.record(leader.block.author);
+    this.reputation.record(linearized.commit);
     this.outCommits.push({ commit: linearized.commit, digest: linearized.digest, blocks: linearized.blocks });
     for (const block of linearized.verifiedBlocks) {
       if (block.author !== this.ownIndex || !this.ownPending.delete(block.key)) continue;
@@ -487,11 +506,10 @@ export class Core {
       const windowStart = Math.floor((last.index - 1) / window) * window + 1;
       const previous = state.commits.filter((c) => c.index >= windowStart - window && c.index < windowStart);
       if (windowStart > window && previous.length === window) {
-        for (const commit of previous) this.reputation.record(commit.leader.author);
+        for (const commit of previous) this.reputation.record(commit);
         this.schedule.setSwapTable(buildSwapTable(this.committee, this.reputation.take()));
       }
-      for (const commit of state.commits)
-        if (commit.index >= windowStart) this.reputation.record(commit.leader.author);
+      for (const commit of state.commits) if (commit.index >= windowStart) this.reputation.record(commit);
       if (this.reputation.commitsUntilUpdate === 0) {
         // The window is complete: its table applies after the last commit.
         this.schedule.setSwapTable(buildSwapTable(this.committee, this.reputation.take()));

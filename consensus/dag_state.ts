@@ -10,7 +10,7 @@
  * reference it) and recorded as equivocation evidence.
  */
 import { assert, type BlockRef } from "../spec/index.ts";
-import { refKey, slotIndex } from "./block_ref.ts";
+import { digestsEqual, slotIndex } from "./block_ref.ts";
 import type { Committee } from "./committee.ts";
 import type { VerifiedBlock } from "./verified_block.ts";
 
@@ -26,9 +26,11 @@ export interface EquivocationEvidence {
 export const EQUIVOCATION_EVIDENCE_MAX = 1024;
 
 const EMPTY: readonly VerifiedBlock[] = [];
+/** The imported assert, bound once (it is called in the acceptance loop). */
+const check: (condition: unknown, message: string) => void = assert;
 
 export class DagState {
-  private readonly byKey = new Map<string, VerifiedBlock>();
+  private count = 0;
   private readonly bySlot = new Map<number, VerifiedBlock[]>();
   private readonly byRound = new Map<number, VerifiedBlock[]>();
   private readonly lastPerAuthority: VerifiedBlock[];
@@ -56,7 +58,7 @@ export class DagState {
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.count;
   }
 
   get equivocations(): readonly EquivocationEvidence[] {
@@ -64,15 +66,14 @@ export class DagState {
   }
 
   has(ref: BlockRef): boolean {
-    return this.byKey.has(refKey(ref));
+    return this.get(ref) !== undefined;
   }
 
   get(ref: BlockRef): VerifiedBlock | undefined {
-    return this.byKey.get(refKey(ref));
-  }
-
-  getByKey(key: string): VerifiedBlock | undefined {
-    return this.byKey.get(key);
+    const slot = this.bySlot.get(slotIndex(ref.round, ref.author));
+    if (slot === undefined) return undefined;
+    for (const block of slot) if (digestsEqual(block.digest, ref.digest)) return block;
+    return undefined;
   }
 
   blocksAtSlot(round: number, author: number): readonly VerifiedBlock[] {
@@ -103,7 +104,7 @@ export class DagState {
   /** Whether every ancestor of `block` is here or below the GC round. */
   ancestorsPresent(block: VerifiedBlock): boolean {
     for (const ancestor of block.ancestors) {
-      if (ancestor.round > this.gc && !this.byKey.has(refKey(ancestor))) return false;
+      if (ancestor.round > this.gc && this.get(ancestor) === undefined) return false;
     }
     return true;
   }
@@ -111,12 +112,13 @@ export class DagState {
   /** Adds a block whose ancestors are all present (or below the GC round). Returns its resolved parents. */
   accept(block: VerifiedBlock): void {
     assert(block.round > this.gc, "accepting a block at or below the GC round");
-    assert(!this.byKey.has(block.key), "block accepted twice");
+    assert(this.get(block.ref) === undefined, "block accepted twice");
     const parents: (VerifiedBlock | undefined)[] = new Array(block.ancestors.length);
     for (let i = 0; i < block.ancestors.length; i++) {
       const ancestor = block.ancestors[i]!;
-      const parent = this.byKey.get(refKey(ancestor));
-      assert(parent !== undefined || ancestor.round <= this.gc, "accepting a block with a missing ancestor");
+      const parent = this.get(ancestor);
+      if (parent === undefined && ancestor.round > this.gc)
+        check(false, "accepting a block with a missing ancestor");
       parents[i] = parent;
     }
     block.parents = parents;
@@ -125,7 +127,7 @@ export class DagState {
   }
 
   private insert(block: VerifiedBlock): void {
-    this.byKey.set(block.key, block);
+    this.count++;
     const slot = this.bySlot.get(block.slot);
     if (slot === undefined) this.bySlot.set(block.slot, [block]);
     else {
@@ -156,7 +158,7 @@ export class DagState {
       const blocks = this.byRound.get(r);
       if (blocks === undefined) continue;
       for (const block of blocks) {
-        this.byKey.delete(block.key);
+        this.count--;
         this.bySlot.delete(block.slot);
         block.parents = [];
       }

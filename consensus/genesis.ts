@@ -10,7 +10,19 @@ import { VerifiedBlock } from "./verified_block.ts";
 
 const ZERO_SIGNATURE = new Uint8Array(SIGNATURE_BYTES);
 
+const genesisCache = new WeakMap<Committee, readonly Block[]>();
+
+/** The committee's genesis blocks (the same objects on every call, so their digests are computed once). */
 export function genesisBlocks(committee: Committee): Block[] {
+  let blocks = genesisCache.get(committee);
+  if (blocks === undefined) {
+    blocks = makeGenesis(committee);
+    genesisCache.set(committee, blocks);
+  }
+  return [...blocks];
+}
+
+function makeGenesis(committee: Committee): Block[] {
   return committee.authorities.map((_, author) => ({
     epoch: committee.epoch,
     round: 0,

@@ -35,6 +35,7 @@ export { type CommitChainTip, chainTipOf, GENESIS_CHAIN_TIP, Linearizer } from "
 export { InMemoryConsensusStore } from "./memory_store.ts";
 export { loadRecoveredState } from "./recovery.ts";
 export { type BlockSigner, ed25519Signer, ed25519Verifier, type SignatureVerifier } from "./signature.ts";
+export * from "./sim/index.ts";
 export { type FetchRequest, Synchronizer, type SynchronizerOptions } from "./synchronizer.ts";
 export { systemClock, systemTimers } from "./system_time.ts";
 export { parseDag, type TestDag } from "./test_dag.ts";

@@ -37,8 +37,10 @@ describe("LeaderSchedule", () => {
   it("swaps out an authority whose leaders were never committed", () => {
     const committee = Committee.uniform(4);
     const scores = new ReputationScores(committee, 12);
-    // D (3) crashed: its leader slots are skipped, the others commit.
-    for (let i = 0; i < 12; i++) scores.record(i % 3);
+    // D (3) crashed: no commit holds a block of it.
+    const ref = (author: number) => ({ round: 1, author, digest: new Uint8Array(32) });
+    for (let index = 1; index <= 12; index++)
+      scores.record({ index, blocks: [ref(0), ref(1), ref(1), ref(2)] });
     assert.equal(scores.commitsUntilUpdate, 0);
     const table = buildSwapTable(committee, scores.take());
     assert.deepEqual(table.bad, [3]);
@@ -49,9 +51,18 @@ describe("LeaderSchedule", () => {
     assert.equal(schedule.elect(5), 1, "good leaders keep their own rounds");
   });
 
-  it("does not swap when every authority scores the same", () => {
-    const table = buildSwapTable(Committee.uniform(4), [3, 3, 3, 3]);
-    assert.deepEqual(table.bad, []);
+  it("does not swap when every authority scores the same, or nearly", () => {
+    assert.deepEqual(buildSwapTable(Committee.uniform(4), [3, 3, 3, 3]).bad, []);
+    assert.deepEqual(buildSwapTable(Committee.uniform(4), [30, 29, 16, 30]).bad, []);
+    assert.deepEqual(buildSwapTable(Committee.uniform(4), [30, 29, 14, 30]).bad, [2]);
+  });
+
+  it("counts an authority once per commit however many of its blocks the commit holds", () => {
+    const scores = new ReputationScores(Committee.uniform(4), 2);
+    const ref = (author: number) => ({ round: 1, author, digest: new Uint8Array(32) });
+    scores.record({ index: 1, blocks: [ref(0), ref(0), ref(1)] });
+    scores.record({ index: 2, blocks: [ref(0)] });
+    assert.deepEqual(scores.take(), [2, 1, 0, 0]);
   });
 
   it("property: bad and good are disjoint, each at most f stake, and bad scores below the best", () => {
@@ -68,7 +79,7 @@ describe("LeaderSchedule", () => {
           const stakeOf = (list: readonly number[]) => list.reduce((s, a) => s + committee.stake(a), 0);
           assert.ok(stakeOf(table.bad) <= committee.faultyStakeMax);
           assert.ok(table.bad.every((a) => !table.good.includes(a)));
-          assert.ok(table.bad.every((a) => scores[a]! < Math.max(...scores)));
+          assert.ok(table.bad.every((a) => 2 * scores[a]! < Math.max(...scores)));
           if (table.bad.length > 0) {
             assert.ok(table.good.length > 0);
             assert.ok(table.good.length === 1 || stakeOf(table.good) <= committee.faultyStakeMax);

@@ -3,35 +3,25 @@
  * atomically (a batch is applied whole, synchronously); `wipe` models a lost
  * disk. The synchronous readers let the simulator recover without awaiting.
  */
-import { assert, type Block, type BlockRef, bytesEqual, type Commit, commitDigest } from "../spec/index.ts";
-import { digestOf, refKey } from "./block_ref.ts";
+import { assert, type Block, type BlockRef, type Commit } from "../spec/index.ts";
+import { blockKey, refKey } from "./block_ref.ts";
 import type { ConsensusStore, ConsensusWriteBatch } from "./interface.ts";
 
 export class InMemoryConsensusStore implements ConsensusStore {
   private readonly blocks = new Map<string, Block>();
   private commits: Commit[] = [];
-  private lastCommitDigest: Uint8Array | null = null;
   private ownLast: Block | null = null;
 
   writeSync(batch: ConsensusWriteBatch): void {
-    let previous = this.commits.at(-1);
-    let previousDigest = this.lastCommitDigest;
+    let previous = this.commits.at(-1)?.index ?? 0;
     for (const commit of batch.commits) {
-      assert(commit.index === (previous?.index ?? 0) + 1, "commits must be written in index order");
-      assert(
-        previous === undefined || bytesEqual(commit.previousDigest, previousDigest!),
-        "commit chain broken",
-      );
-      previous = commit;
-      previousDigest = commitDigest(commit);
+      assert(commit.index === previous + 1, "commits must be written in index order");
+      previous = commit.index;
     }
     for (const block of batch.blocks) {
-      this.blocks.set(refKey({ round: block.round, author: block.author, digest: digestOf(block) }), block);
+      this.blocks.set(blockKey(block), block);
     }
-    if (batch.commits.length > 0) {
-      this.commits = this.commits.concat(batch.commits);
-      this.lastCommitDigest = previousDigest;
-    }
+    for (const commit of batch.commits) this.commits.push(commit);
     if (batch.ownLastBlock !== null) {
       assert(
         this.ownLast === null || batch.ownLastBlock.round > this.ownLast.round,
@@ -45,7 +35,6 @@ export class InMemoryConsensusStore implements ConsensusStore {
   wipe(): void {
     this.blocks.clear();
     this.commits = [];
-    this.lastCommitDigest = null;
     this.ownLast = null;
   }
 

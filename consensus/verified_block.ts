@@ -5,7 +5,7 @@
  * only by DagState and the linearizer.
  */
 import type { Block, BlockRef } from "../spec/index.ts";
-import { digestOf, refKey, slotIndex } from "./block_ref.ts";
+import { blockKey, digestOf, slotIndex } from "./block_ref.ts";
 
 export class VerifiedBlock {
   readonly block: Block;
@@ -17,12 +17,13 @@ export class VerifiedBlock {
   parents: (VerifiedBlock | undefined)[] = [];
   /** Whether a commit of this authority's sequence already holds this block. */
   committed = false;
+  private referencedSlots: Set<number> | null = null;
 
   constructor(block: Block, digest: Uint8Array = digestOf(block)) {
     this.block = block;
     this.digest = digest;
     this.ref = { round: block.round, author: block.author, digest };
-    this.key = refKey(this.ref);
+    this.key = blockKey(block);
     this.slot = slotIndex(block.round, block.author);
   }
 
@@ -44,5 +45,15 @@ export class VerifiedBlock {
 
   get transactions(): readonly Uint8Array[] {
     return this.block.transactions;
+  }
+
+  /** Whether one of the ancestors is at this slot (`slotIndex(round, author)`). */
+  references(slot: number): boolean {
+    if (this.referencedSlots === null) {
+      this.referencedSlots = new Set();
+      for (const ancestor of this.block.ancestors)
+        this.referencedSlots.add(slotIndex(ancestor.round, ancestor.author));
+    }
+    return this.referencedSlots.has(slot);
   }
 }

@@ -14,6 +14,7 @@ import { register as registerKeys } from "./commands/keys.ts";
 import { register as registerLedger } from "./commands/ledger.ts";
 import { register as registerModel } from "./commands/model.ts";
 import { register as registerNode } from "./commands/node.ts";
+import { register as registerSim } from "./commands/sim.ts";
 import { UsageError } from "./output.ts";
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerNode(program);
+  registerSim(program);
   registerDevnet(program);
   registerChain(program);
   registerChannel(program);
