@@ -1,4 +1,6 @@
 /** The market layer's public API. Other layers import only from here. */
+export * from "./api-keys.ts";
+export * from "./completion-backend.ts";
 export * from "./constants.ts";
 export * from "./domains.ts";
 export * from "./errors.ts";
