@@ -14,7 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
-import { ChannelStore, channelsModule, createVoucherSigner, decodeChannelRecord } from "../channels/index.ts";
+import { ChannelClient, ChannelStore, channelsModule, decodeChannelRecord } from "../channels/index.ts";
 import {
   CONTEXT_INPUT,
   createSession,
@@ -28,7 +28,6 @@ import {
 } from "../compute/index.ts";
 import { Bucket, bucketKey, buildTransaction, createGenesis, Ledger, MemoryStore } from "../ledger/index.ts";
 import {
-  accountChannelOpener,
   CREDIT_WINDOW_TOKENS_DEFAULT,
   encodeMarketPayload,
   generatorOf,
@@ -46,6 +45,7 @@ import {
   ProviderService,
   peerBindingDigest,
   peerIdFromPublicKey,
+  sdkChannelSource,
   VOUCHER_INTERVAL_TOKENS_DEFAULT,
 } from "../market/index.ts";
 import {
@@ -55,6 +55,7 @@ import {
   type KeyPair,
   sign,
   type Transaction,
+  toHex,
 } from "../spec/index.ts";
 
 /** Tokens per throughput figure: a few seconds of work here, enough for a steady rate. */
@@ -138,7 +139,7 @@ async function benchChain(keys: KeyPair[]) {
       },
     };
   };
-  return { ledger, account };
+  return { ledger, account, commit };
 }
 
 export async function bench(): Promise<void> {
@@ -173,17 +174,35 @@ export async function bench(): Promise<void> {
   const provider = seeded(2);
   const clientPeer = seeded(3);
   const providerPeer = seeded(4);
-  const { ledger, account } = await benchChain([client, provider]);
+  const { ledger, account, commit } = await benchChain([client, provider]);
   const model = await loadModel(SHIPPED_MODEL_PATH, { threads: 1 });
   const generator = generatorOf(model);
   const transport = new LoopbackTransport(peerIdFromPublicKey(clientPeer.publicKey));
-  const payers = await PayerChannels.open({
-    chainId: CHAIN_ID,
+  const lookup = (id: Uint8Array) => {
+    const bytes = ledger.getStateValue(bucketKey(Bucket.channelsState, id));
+    return bytes === null ? null : decodeChannelRecord(bytes);
+  };
+  const channelClient = new ChannelClient({
+    keys: client,
+    chain: {
+      chainId: async () => CHAIN_ID,
+      nonce: async (address) => ledger.getAccount(address).nonce,
+      commitIndex: async () => ledger.lastAppliedIndex,
+      getChannel: async (id) => lookup(id),
+      submit: async (tx) => {
+        const receipt = await commit(tx);
+        return {
+          txHash: toHex(receipt.txHash),
+          success: receipt.success,
+          commitIndex: receipt.commitIndex,
+          error: receipt.success ? null : receipt.errorCode,
+        };
+      },
+    },
     store: new ChannelStore(new MemoryStore()),
-    signer: createVoucherSigner(client),
-    opener: accountChannelOpener(account(client)),
-    budget: 10n ** 9n,
+    fee: 1n,
   });
+  const payers = await PayerChannels.open({ source: sdkChannelSource(channelClient), budget: 10n ** 9n });
   const latency = new LatencyBook();
   const state = new MarketState(ledger);
   const peerOf = (keys: KeyPair) => ({
@@ -227,10 +246,7 @@ export async function bench(): Promise<void> {
       chainId: CHAIN_ID,
       self: providerAccount.address,
       store: new ChannelStore(new MemoryStore()),
-      lookup: (id) => {
-        const bytes = ledger.getStateValue(bucketKey(Bucket.channelsState, id));
-        return bytes === null ? null : decodeChannelRecord(bytes);
-      },
+      lookup,
     }),
   });
   transport.register(providerPeerId, service.handleStream);

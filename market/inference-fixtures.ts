@@ -7,8 +7,8 @@
  * index.ts.
  */
 import {
+  ChannelClient,
   ChannelStore,
-  createVoucherSigner,
   decodeChannelRecord,
   type PayeeChannel,
   PayeeChannel as PayeeChannelClass,
@@ -19,7 +19,7 @@ import { PROVIDER_BOND_MIN } from "./constants.ts";
 import { LatencyBook } from "./latency.ts";
 import type { DeviceKind } from "./model-ref.ts";
 import { PayeeChannels } from "./payee-channels.ts";
-import { accountChannelOpener, PayerChannels } from "./payer-channels.ts";
+import { PayerChannels, sdkChannelSource } from "./payer-channels.ts";
 import { MarketKind } from "./payloads.ts";
 import { type MarketContext, Pod } from "./pod.ts";
 import {
@@ -69,11 +69,14 @@ export class InferenceHarness {
     const chain = await TestChain.open();
     const transport = new LoopbackTransport(ACTORS[0]!.peerId);
     const latency = new LatencyBook();
-    const payers = await PayerChannels.open({
-      chainId: CHAIN_ID,
+    const channelClient = new ChannelClient({
+      keys: ACTORS[0]!.keys,
+      chain: chain.channelChain(),
       store: new ChannelStore(new MemoryStore()),
-      signer: createVoucherSigner(ACTORS[0]!.keys),
-      opener: accountChannelOpener(chain.account(0)),
+      fee: 10n,
+    });
+    const payers = await PayerChannels.open({
+      source: sdkChannelSource(channelClient),
       budget: options.budget ?? 1_000_000n,
     });
     const spend = await SpendBook.open(new MemoryStore());

@@ -1,20 +1,13 @@
 import {
-  ChannelEventName,
-  ChannelKind,
-  type ChannelStore,
-  decodeChannelEvent,
-  encodeChannelOpen,
-  encodeChannelTopUp,
+  type ChannelClient,
   LocalChannelState,
   PAYEE_CHALLENGE_PERIOD_COMMITS_MIN_DEFAULT,
-  PayerChannel,
-  type VoucherSigner,
+  type PayerChannel,
 } from "../channels/index.ts";
 import { assert, bytesEqual, toHex } from "../spec/index.ts";
 import { maxAmount, minAmount } from "./amounts.ts";
 import { CHANNEL_DEPOSIT_REQUESTS, POOL_CHANNELS_MAX } from "./constants.ts";
 import { MarketError } from "./errors.ts";
-import type { MarketAccount } from "./interface.ts";
 
 /**
  * The client's channels: opened or reused automatically, up to a budget.
@@ -28,49 +21,41 @@ import type { MarketAccount } from "./interface.ts";
  * it a request fails with BUDGET_EXHAUSTED.
  */
 
-/** Gets channel transactions executed (the node: through its mempool; tests: the ledger driver). */
-export interface ChannelOpener {
-  /** Opens a channel to `payee` with `deposit`; resolves with its id once committed. */
-  open(payee: Uint8Array, deposit: bigint, challengePeriod: number): Promise<Uint8Array>;
-  /** Adds `amount` to the channel's deposit; resolves once committed. */
-  topUp(channelId: Uint8Array, amount: bigint): Promise<void>;
+/**
+ * Where the pool's channels come from. The node passes the channels SDK's
+ * ChannelClient (`sdkChannelSource`), so the pool and every other user of
+ * that client share one PayerChannel object per channel, which is what keeps
+ * vouchers strictly increasing.
+ */
+export interface PayerChannelSource {
+  /** The open channels this node pays through. */
+  list(): Promise<PayerChannel[]>;
+  /** Opens a channel on chain and starts its payer record; resolves once committed. */
+  open(payee: Uint8Array, payeePeer: string, deposit: bigint, challengePeriod: number): Promise<PayerChannel>;
+  /** Adds to a channel's deposit on chain (and to its record); resolves once committed. */
+  topUp(channel: PayerChannel, amount: bigint): Promise<void>;
 }
 
-/** A ChannelOpener that submits the channels module's transactions from the node's account. */
-export function accountChannelOpener(account: MarketAccount): ChannelOpener {
+/** The source over the channels SDK. */
+export function sdkChannelSource(client: ChannelClient): PayerChannelSource {
   return {
-    async open(payee, deposit, challengePeriod) {
-      const outcome = await account.submit(
-        ChannelKind.Open,
-        encodeChannelOpen({ payee, deposit, challengePeriod }),
-      );
-      if (!outcome.success) {
-        throw new MarketError(
-          "TRANSACTION_FAILED",
-          `channel.open failed: ${outcome.errorCode} ${outcome.errorMessage}`,
-          {
-            errorCode: outcome.errorCode,
-          },
-        );
+    async list() {
+      const out: PayerChannel[] = [];
+      for (const balance of await client.list()) {
+        if (balance.role !== "payer" || balance.status !== "open") continue;
+        const channel = await client.payerChannel(balance.channelId);
+        if (channel !== null && channel.record.state === LocalChannelState.Open) out.push(channel);
       }
-      for (const event of outcome.events) {
-        if (event.name !== ChannelEventName.Opened) continue;
-        const decoded = decodeChannelEvent(event.name, event.data);
-        if (decoded.name === ChannelEventName.Opened) return decoded.channelId;
-      }
-      throw new MarketError("TRANSACTION_FAILED", "channel.open succeeded without an opened event", {});
+      return out;
     },
-    async topUp(channelId, amount) {
-      const outcome = await account.submit(ChannelKind.TopUp, encodeChannelTopUp({ channelId, amount }));
-      if (!outcome.success) {
-        throw new MarketError(
-          "TRANSACTION_FAILED",
-          `channel.topup failed: ${outcome.errorCode} ${outcome.errorMessage}`,
-          {
-            errorCode: outcome.errorCode,
-          },
-        );
-      }
+    async open(payee, payeePeer, deposit, challengePeriod) {
+      const { channelId } = await client.openChannel({ payee, deposit, challengePeriod, payeePeer });
+      const channel = await client.payerChannel(channelId);
+      assert(channel !== null, "an opened channel has a payer record");
+      return channel;
+    },
+    async topUp(channel, amount) {
+      await client.topUp(channel.channelId, amount);
     },
   };
 }
@@ -82,10 +67,7 @@ export interface ChannelLease {
 }
 
 export interface PayerChannelsOptions {
-  readonly chainId: string;
-  readonly store: ChannelStore;
-  readonly signer: VoucherSigner;
-  readonly opener: ChannelOpener;
+  readonly source: PayerChannelSource;
   /** Most value the pool locks in channel deposits at once. */
   readonly budget: bigint;
   readonly challengePeriod?: number;
@@ -101,14 +83,10 @@ export class PayerChannels {
     this.budgetValue = options.budget;
   }
 
-  /** A pool over the payer records already in the store (open channels are reused). */
+  /** A pool over the source's open channels (they are reused). */
   static async open(options: PayerChannelsOptions): Promise<PayerChannels> {
     const pool = new PayerChannels(options);
-    for (const record of await options.store.listPayers()) {
-      if (record.state !== LocalChannelState.Open || record.chainId !== options.chainId) continue;
-      const channel = await PayerChannel.load(options.store, options.signer, record.channelId);
-      if (channel !== null) pool.channels.push(channel);
-    }
+    pool.channels.push(...(await options.source.list()));
     return pool;
   }
 
@@ -168,8 +146,9 @@ export class PayerChannels {
         maxAmount(lacking, needed * BigInt(CHANNEL_DEPOSIT_REQUESTS) - best.remaining),
       );
       if (amount >= lacking && amount > 0n) {
-        await this.options.opener.topUp(best.channelId, amount);
-        await best.setDeposit(best.record.deposit + amount);
+        const before = best.record.deposit;
+        await this.options.source.topUp(best, amount);
+        if (best.record.deposit === before) await best.setDeposit(before + amount);
         channel = best;
       }
     }
@@ -187,15 +166,7 @@ export class PayerChannels {
         );
       }
       const challengePeriod = this.options.challengePeriod ?? PAYEE_CHALLENGE_PERIOD_COMMITS_MIN_DEFAULT;
-      const channelId = await this.options.opener.open(payee, deposit, challengePeriod);
-      channel = await PayerChannel.create(this.options.store, this.options.signer, {
-        chainId: this.options.chainId,
-        channelId,
-        payee,
-        payeePeer,
-        deposit,
-        challengePeriod,
-      });
+      channel = await this.options.source.open(payee, payeePeer, deposit, challengePeriod);
       this.channels.push(channel);
     }
     const id = toHex(channel.channelId);

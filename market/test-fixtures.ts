@@ -6,8 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { channelsModule } from "../channels/index.ts";
+import { type ChannelChain, channelsModule, decodeChannelRecord } from "../channels/index.ts";
 import {
+  Bucket,
+  bucketKey,
   buildTransaction,
   createGenesis,
   type Genesis,
@@ -28,6 +30,7 @@ import {
   type KeyPair,
   sign,
   type Transaction,
+  toHex,
 } from "../spec/index.ts";
 import type { MarketAccount, PeerIdentity, TxOutcome } from "./interface.ts";
 import { marketModule } from "./module.ts";
@@ -158,6 +161,28 @@ export class TestChain {
 
   balance(who: number): bigint {
     return this.ledger.getAccount(ACTORS[who]!.address).balance;
+  }
+
+  /** The channels SDK's view of this chain (transactions execute in a commit of their own). */
+  channelChain(): ChannelChain {
+    return {
+      chainId: async () => CHAIN_ID,
+      nonce: async (address) => this.ledger.getAccount(address).nonce,
+      commitIndex: async () => this.commitIndex,
+      getChannel: async (channelId) => {
+        const bytes = this.ledger.getStateValue(bucketKey(Bucket.channelsState, channelId));
+        return bytes === null ? null : decodeChannelRecord(bytes);
+      },
+      submit: async (tx) => {
+        const receipt = await this.one(tx);
+        return {
+          txHash: toHex(receipt.txHash),
+          success: receipt.success,
+          commitIndex: receipt.commitIndex,
+          error: receipt.success ? null : `${receipt.errorCode}: ${receipt.errorMessage}`,
+        };
+      },
+    };
   }
 
   /** A MarketAccount for actor `who` that executes each transaction in a commit of its own. */
