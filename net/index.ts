@@ -13,3 +13,4 @@ export * from "./identity.ts";
 export * from "./peer-score.ts";
 export * from "./topics.ts";
 export * from "./validation.ts";
+export * from "./channel-transport.ts";
