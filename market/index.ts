@@ -2,6 +2,7 @@
 export * from "./api-keys.ts";
 export * from "./completion-backend.ts";
 export * from "./constants.ts";
+export * from "./device-detect.ts";
 export * from "./domains.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
@@ -22,6 +23,8 @@ export * from "./provider.ts";
 export * from "./ranking.ts";
 export * from "./records.ts";
 export * from "./router.ts";
+export * from "./rpc-methods.ts";
+export * from "./service.ts";
 export * from "./spend.ts";
 export * from "./state.ts";
 export * from "./state-keys.ts";

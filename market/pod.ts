@@ -355,6 +355,8 @@ export class Pod implements RoutablePod {
   candidates(): ProviderCandidate[] {
     const out: ProviderCandidate[] = [];
     for (const member of this.context.state.members(this.id)) {
+      // This node does not route to itself: its own provider serves other members.
+      if (member.peerId === this.context.peer.peerId) continue;
       const provider = this.activeProvider(member);
       if (provider === null) continue;
       const offer = this.context.offers?.get(provider.address) ?? null;
