@@ -17,7 +17,7 @@ import {
  *   [channelsLocal] 0x02 channelId -> PayeeRecord
  *
  * Writes to one key coalesce: while a write is in flight, later values wait
- * and only the newest of them is written next. Every caller's promise
+ * and only the newest of them is encoded and written next. Every caller's promise
  * resolves once a value at least as new as its own is durable, so a payer
  * signing a thousand vouchers during one fsync costs two writes, not a
  * thousand, and "persist before sending" still holds for each voucher.
@@ -39,9 +39,12 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** A value to write, encoded only if it is still the newest when its turn comes; null deletes. */
+type PendingValue = () => Uint8Array | null;
+
 /** One key's coalescing writer: a single drain loop, at most one write in flight. */
 class KeyWriter {
-  private pending: Uint8Array | null | undefined = undefined;
+  private pending: PendingValue | undefined = undefined;
   private waiters: Waiter[] = [];
   private running = false;
 
@@ -51,8 +54,7 @@ class KeyWriter {
     private readonly onIdle: () => void,
   ) {}
 
-  /** `value` null deletes the key. */
-  write(value: Uint8Array | null): Promise<void> {
+  write(value: PendingValue): Promise<void> {
     this.pending = value;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.running) void this.drain();
@@ -62,11 +64,12 @@ class KeyWriter {
   private async drain(): Promise<void> {
     this.running = true;
     while (this.pending !== undefined) {
-      const value = this.pending;
+      const pending = this.pending;
       const waiters = this.waiters;
       this.pending = undefined;
       this.waiters = [];
       try {
+        const value = pending();
         if (value === null) await this.store.delete(this.key);
         else await this.store.put(this.key, value);
         for (const waiter of waiters) waiter.resolve();
@@ -84,7 +87,7 @@ export class ChannelStore {
 
   constructor(readonly store: Store) {}
 
-  private write(key: Uint8Array, value: Uint8Array | null): Promise<void> {
+  private write(key: Uint8Array, value: PendingValue): Promise<void> {
     const id = toHex(key);
     let writer = this.writers.get(id);
     if (writer === undefined) {
@@ -95,19 +98,19 @@ export class ChannelStore {
   }
 
   savePayer(record: PayerRecord): Promise<void> {
-    return this.write(recordKey(PAYER_ROLE, record.channelId), encodePayerRecord(record));
+    return this.write(recordKey(PAYER_ROLE, record.channelId), () => encodePayerRecord(record));
   }
 
   savePayee(record: PayeeRecord): Promise<void> {
-    return this.write(recordKey(PAYEE_ROLE, record.channelId), encodePayeeRecord(record));
+    return this.write(recordKey(PAYEE_ROLE, record.channelId), () => encodePayeeRecord(record));
   }
 
   deletePayer(channelId: Uint8Array): Promise<void> {
-    return this.write(recordKey(PAYER_ROLE, channelId), null);
+    return this.write(recordKey(PAYER_ROLE, channelId), () => null);
   }
 
   deletePayee(channelId: Uint8Array): Promise<void> {
-    return this.write(recordKey(PAYEE_ROLE, channelId), null);
+    return this.write(recordKey(PAYEE_ROLE, channelId), () => null);
   }
 
   async loadPayer(channelId: Uint8Array): Promise<PayerRecord | null> {

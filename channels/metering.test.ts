@@ -124,6 +124,8 @@ class Simulation {
   async advance(wantUnits: number): Promise<void> {
     this.now += STEP_MS;
     this.step++;
+    // Let I/O complete (RocksDB writes finish on libuv's pool, outside the microtask queue).
+    await new Promise((resolve) => setImmediate(resolve));
     await this.link.step();
     this.payerEndpoint.tick();
     this.payeeEndpoint.tick();

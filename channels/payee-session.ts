@@ -71,7 +71,7 @@ export class PayeeSession {
 
   /** Value delivered and not covered by the best voucher (negative: prepaid credit left). */
   get unpaidAmount(): bigint {
-    return this.channel.deliveredAmount - this.channel.paid;
+    return this.channel.deliveredAmount - this.channel.paidDurable;
   }
 
   private send(message: ChannelMessage): void {
@@ -85,7 +85,7 @@ export class PayeeSession {
 
   private sendStatus(): void {
     this.lastStatusMs = this.clock();
-    const best = this.channel.bestVoucher;
+    const best = this.channel.durableVoucher;
     this.send({
       type: "status",
       channelId: this.channelId,
@@ -109,7 +109,7 @@ export class PayeeSession {
   canDeliver(units = 1): boolean {
     if (!this.paymentAcknowledged) return false;
     const after = this.channel.deliveredAmount + BigInt(units) * this.pricePerUnit;
-    return after - this.channel.paid <= BigInt(UNPAID_UNITS_MAX) * this.pricePerUnit;
+    return after - this.channel.paidDurable <= BigInt(UNPAID_UNITS_MAX) * this.pricePerUnit;
   }
 
   /**
@@ -173,14 +173,24 @@ export class PayeeSession {
   /** Handles one message from the payer. Invalid vouchers are refused with a ChannelError. */
   async handle(message: ChannelMessage): Promise<void> {
     if (message.type === "voucher") {
-      await this.channel.receive(message.voucher);
-      this.paymentAcknowledged = true;
-      if (this.canDeliver(1)) this.waiting = false;
-      this.sendStatus();
-      this.wake();
+      // Verify and keep it now; persist without holding up the next message, so writes
+      // coalesce. Delivery relies on it (and the payer hears of it) once it is durable.
+      this.channel.accept(message.voucher);
+      void this.channel.flush().then(
+        () => this.onDurable(),
+        (error: unknown) => this.stop(`cannot persist vouchers: ${String(error)}`),
+      );
     } else if (message.type === "end") {
       this.stop(message.reason);
     }
+  }
+
+  private onDurable(): void {
+    if (this.endedReason !== null) return;
+    this.paymentAcknowledged = true;
+    if (this.canDeliver(1)) this.waiting = false;
+    this.sendStatus();
+    this.wake();
   }
 
   /** Resends what may have been lost; call every RESEND_INTERVAL_MS or so. */

@@ -18,8 +18,13 @@ import type { ChannelRecord } from "./record.ts";
  * twice or out of order: a voucher at or below the best is stale and
  * ignored, one above it replaces it. A voucher above the deposit is kept
  * (the chain caps the payout, and a top-up may cover it later) but counts
- * only up to the deposit. Accepted vouchers are persisted before `receive`
- * resolves, so a restarted payee still holds its newest voucher.
+ * only up to the deposit.
+ *
+ * Persistence: `receive` resolves once the voucher is durable. The hot path
+ * (`accept`, then `flush` without waiting) lets writes coalesce, and keeps
+ * `durableVoucher`/`paidDurable`: what a restarted payee is sure to hold.
+ * Whoever delivers on credit relies on `paidDurable` only, so a restarted
+ * payee still holds the newest voucher it served against.
  */
 
 export interface PayeeChannelInit {
@@ -81,10 +86,15 @@ export interface VoucherOutcome {
 }
 
 export class PayeeChannel {
+  /** The best voucher known to be on disk (records loaded from the store are). */
+  private durable: Voucher | null;
+
   private constructor(
     private readonly store: ChannelStore,
     private current: PayeeRecord,
-  ) {}
+  ) {
+    this.durable = current.voucher;
+  }
 
   static async create(store: ChannelStore, init: PayeeChannelInit): Promise<PayeeChannel> {
     if ((await store.loadPayee(init.channelId)) !== null) {
@@ -126,6 +136,17 @@ export class PayeeChannel {
   /** The best voucher's amount, up to the deposit: what closing now would pay. */
   get paid(): bigint {
     const best = this.current.voucher?.cumulativeAmount ?? 0n;
+    return best < this.current.deposit ? best : this.current.deposit;
+  }
+
+  /** The best voucher known to be durable. */
+  get durableVoucher(): Voucher | null {
+    return this.durable;
+  }
+
+  /** What the durable best voucher pays, up to the deposit: what a restarted payee could close with. */
+  get paidDurable(): bigint {
+    const best = this.durable?.cumulativeAmount ?? 0n;
     return best < this.current.deposit ? best : this.current.deposit;
   }
 
@@ -176,7 +197,7 @@ export class PayeeChannel {
   /** `accept`, then persist an accepted voucher before resolving. */
   async receive(voucher: Voucher): Promise<VoucherOutcome> {
     const outcome = this.accept(voucher);
-    await this.store.savePayee(this.current);
+    await this.flush();
     return outcome;
   }
 
@@ -199,8 +220,16 @@ export class PayeeChannel {
     return this.update({ payerPeer });
   }
 
-  /** Resolves once everything changed so far is durable. */
-  flush(): Promise<void> {
-    return this.store.savePayee(this.current);
+  /** Resolves once everything changed so far is durable (concurrent flushes coalesce into few writes). */
+  async flush(): Promise<void> {
+    const snapshot = this.current;
+    await this.store.savePayee(snapshot);
+    const written = snapshot.voucher;
+    if (
+      written !== null &&
+      (this.durable === null || written.cumulativeAmount > this.durable.cumulativeAmount)
+    ) {
+      this.durable = written;
+    }
   }
 }

@@ -32,7 +32,11 @@ async function setup() {
   const payer = client(0, "payer");
   const payee = client(1, "payee");
   const flush = async () => {
-    while (link.inFlight > 0) await link.step();
+    // Let persistence settle (it runs off the message path), then deliver until nothing is in flight.
+    do {
+      await new Promise((resolve) => setImmediate(resolve));
+      await link.step();
+    } while (link.inFlight > 0);
   };
   return { chain, link, payer: payer.client, payee: payee.client, flush };
 }
