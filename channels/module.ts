@@ -137,10 +137,7 @@ const open: KindHandler<ChannelOpen> = {
         { challengePeriod: payload.challengePeriod },
       );
     }
-    // The ledger bumps the nonce before the handler runs: the open's own nonce is one less.
-    const nonce = context.getAccount(context.sender).nonce - 1;
-    assert(nonce >= 0, "the sender of an executing transaction has used a nonce");
-    const channelId = deriveChannelId(context.chainId, context.sender, payload.payee, nonce);
+    const channelId = deriveChannelId(context.chainId, context.sender, payload.payee, context.nonce);
     assert(
       context.getModuleValue(channelStateKey(channelId)) === null,
       "a channel id is never opened twice (nonces never repeat)",
