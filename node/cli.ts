@@ -10,10 +10,13 @@ import { register as registerChannel } from "./commands/channel.ts";
 import { register as registerConformance } from "./commands/conformance.ts";
 import { register as registerDevnet } from "./commands/devnet.ts";
 import { register as registerGenesis } from "./commands/genesis.ts";
+import { register as registerInfer } from "./commands/infer.ts";
 import { register as registerKeys } from "./commands/keys.ts";
 import { register as registerLedger } from "./commands/ledger.ts";
 import { register as registerModel } from "./commands/model.ts";
 import { register as registerNode } from "./commands/node.ts";
+import { register as registerPod } from "./commands/pod.ts";
+import { register as registerProvider } from "./commands/provider.ts";
 import { register as registerSim } from "./commands/sim.ts";
 import { UsageError } from "./output.ts";
 
@@ -34,6 +37,9 @@ export function buildProgram(): Command {
   registerGenesis(program);
   registerLedger(program);
   registerModel(program);
+  registerProvider(program);
+  registerPod(program);
+  registerInfer(program);
   return program;
 }
 
