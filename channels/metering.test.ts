@@ -135,7 +135,7 @@ class Simulation {
       await this.payer.received(1);
       this.receivedUnits++;
     }
-    if (this.deliveredUnits < wantUnits && this.payee.ended === null && (await this.payee.deliver(1))) {
+    if (this.deliveredUnits < wantUnits && this.payee.ended === null && this.payee.deliver(1)) {
       this.deliveredUnits++;
       this.unitsInFlight.push(this.step + this.setup.unitDelaySteps);
     }
@@ -176,6 +176,7 @@ describe("streaming metering over a lossy, reordering link", () => {
         const first = new Simulation(setup);
         await first.start(payerStore, payeeStore);
         await first.serve(20, 20_000);
+        await first.payee.flush();
         // Both sides restart (new sessions over the persisted channels) and serve 20 more.
         const second = new Simulation({ ...setup, linkSeed: setup.linkSeed + 1 });
         await second.start(payerStore, payeeStore, false);
@@ -253,6 +254,7 @@ describe("streaming metering over a lossy, reordering link", () => {
       const first = new Simulation(setup);
       await first.start(payerStore, payeeStore);
       await first.serve(25, 10_000);
+      await first.payee.flush();
       const spentBefore = first.payer.channel.spent;
       const bestBefore = first.payee.channel.bestVoucher!;
       await payerStore.close();

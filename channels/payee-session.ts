@@ -115,9 +115,12 @@ export class PayeeSession {
   /**
    * Counts `units` as delivered if payment allows it and returns true (the
    * caller then delivers them); otherwise asks the payer for payment and
-   * returns false. The count is persisted before this resolves.
+   * returns false. The count is persisted in the background with writes
+   * coalesced (a unit per fsync would cap a stream at the disk's sync rate):
+   * a crash can forget the units of the one write in flight, a loss only the
+   * crashed payee bears. `flush` waits for it, before a clean shutdown.
    */
-  async deliver(units = 1): Promise<boolean> {
+  deliver(units = 1): boolean {
     if (this.endedReason !== null) {
       throw new ChannelError("SESSION_ENDED", `the session ended: ${this.endedReason}`, {});
     }
@@ -129,8 +132,15 @@ export class PayeeSession {
       return false;
     }
     this.waiting = false;
-    await this.channel.addDelivered(BigInt(units) * this.pricePerUnit);
+    this.channel
+      .addDelivered(BigInt(units) * this.pricePerUnit)
+      .catch((error: unknown) => this.stop(`cannot persist deliveries: ${String(error)}`));
     return true;
+  }
+
+  /** Resolves once every count and voucher so far is durable. */
+  flush(): Promise<void> {
+    return this.channel.flush();
   }
 
   /** Resolves when `units` more may be delivered; rejects when the session ends or `signal` aborts. */

@@ -55,7 +55,7 @@ describe("channels SDK", () => {
     const paying = await payer.stream(channelId, { maxPricePerUnit: 5n, creditWindow: 9n });
     await flush();
     for (let units = 0; units < 50; ) {
-      if (await serving.deliver(1)) {
+      if (serving.deliver(1)) {
         units++;
         await paying.received(1);
       }
