@@ -44,6 +44,12 @@ export class BaseCommitter {
   private readonly certificates = new Map<VerifiedBlock, Map<VerifiedBlock, boolean>>();
   /** Direct decisions are final once reached (the DAG only grows); keyed by slot index. */
   private readonly directDecisions = new Map<number, DecidedLeader>();
+  /**
+   * Slots found undecided, with the number of blocks then held at the rounds
+   * a direct decision reads (leader, voting, decision). Blocks are only ever
+   * added, so an unchanged count means an unchanged answer.
+   */
+  private readonly undecided = new Map<number, { stamp: number; status: LeaderStatus }>();
 
   constructor(
     private readonly committee: Committee,
@@ -77,10 +83,16 @@ export class BaseCommitter {
     const key = slotIndex(slot.round, slot.author);
     const cached = this.directDecisions.get(key);
     if (cached !== undefined) return cached;
+    const decisionRound = this.decisionRound(this.waveNumber(slot.round));
+    const stamp =
+      this.dag.blocksAtRound(slot.round).length +
+      this.dag.blocksAtRound(slot.round + 1).length +
+      this.dag.blocksAtRound(decisionRound).length;
+    const known = this.undecided.get(key);
+    if (known !== undefined && known.stamp === stamp) return known.status;
     let status: LeaderStatus = { kind: "undecided", slot };
     if (this.enoughBlame(slot)) status = { kind: "skip", slot, direct: true };
     else {
-      const decisionRound = this.decisionRound(this.waveNumber(slot.round));
       let committed: VerifiedBlock | undefined;
       for (const leader of this.dag.blocksAtSlot(slot.round, slot.author)) {
         if (!this.enoughSupport(leader, decisionRound)) continue;
@@ -89,7 +101,10 @@ export class BaseCommitter {
       }
       if (committed !== undefined) status = { kind: "commit", slot, block: committed, direct: true };
     }
-    if (status.kind !== "undecided") this.directDecisions.set(key, status);
+    if (status.kind !== "undecided") {
+      this.directDecisions.set(key, status);
+      this.undecided.delete(key);
+    } else this.undecided.set(key, { stamp, status });
     return status;
   }
 
@@ -108,6 +123,7 @@ export class BaseCommitter {
     const limit = slotIndex(round + 1, 0);
     for (const key of this.supported.keys()) if (key < limit) this.supported.delete(key);
     for (const key of this.directDecisions.keys()) if (key < limit) this.directDecisions.delete(key);
+    for (const key of this.undecided.keys()) if (key < limit) this.undecided.delete(key);
     for (const leader of this.certificates.keys())
       if (leader.round <= round) this.certificates.delete(leader);
   }

@@ -43,6 +43,10 @@ export interface BlockVerifierOptions {
   readonly timestampForwardDriftMaxMs?: number;
 }
 
+function reject(block: Block, code: BlockErrorCode, detail: string): never {
+  throw new BlockError(code, detail, { round: block.round, author: block.author, detail });
+}
+
 export class BlockVerifier {
   private readonly signatureVerifier: SignatureVerifier;
   /** seen[author] === stamp: the author already appeared in the block being checked (no clearing per call). */
@@ -68,64 +72,66 @@ export class BlockVerifier {
    */
   verify(block: Block, encodedBytes?: number): VerifiedBlock {
     const { committee } = this;
-    const fail = (code: BlockErrorCode, detail: string): never => {
-      throw new BlockError(code, detail, { round: block.round, author: block.author, detail });
-    };
-    if (block.epoch !== committee.epoch) fail("WRONG_EPOCH", `epoch ${block.epoch} != ${committee.epoch}`);
-    if (!committee.isAuthority(block.author)) fail("UNKNOWN_AUTHOR", `author ${block.author}`);
-    if (!Number.isSafeInteger(block.round) || block.round < 1) fail("GENESIS_ROUND", `round ${block.round}`);
+    if (block.epoch !== committee.epoch)
+      reject(block, "WRONG_EPOCH", `epoch ${block.epoch} != ${committee.epoch}`);
+    if (!committee.isAuthority(block.author)) reject(block, "UNKNOWN_AUTHOR", `author ${block.author}`);
+    if (!Number.isSafeInteger(block.round) || block.round < 1)
+      reject(block, "GENESIS_ROUND", `round ${block.round}`);
 
     const { ancestors, transactions } = block;
     if (ancestors.length > committee.size)
-      fail("TOO_MANY_ANCESTORS", `${ancestors.length} > ${committee.size}`);
+      reject(block, "TOO_MANY_ANCESTORS", `${ancestors.length} > ${committee.size}`);
     if (transactions.length > BLOCK_TRANSACTIONS_MAX) {
-      fail("TOO_MANY_TRANSACTIONS", `${transactions.length} > ${BLOCK_TRANSACTIONS_MAX}`);
+      reject(block, "TOO_MANY_TRANSACTIONS", `${transactions.length} > ${BLOCK_TRANSACTIONS_MAX}`);
     }
     let sizeBytes = ENCODED_BLOCK_FIXED_BYTES_MAX + ancestors.length * ENCODED_REF_BYTES_MAX;
     for (const tx of transactions) {
-      if (tx.byteLength > TX_BYTES_MAX) fail("TRANSACTION_TOO_LARGE", `${tx.byteLength} > ${TX_BYTES_MAX}`);
+      if (tx.byteLength > TX_BYTES_MAX)
+        reject(block, "TRANSACTION_TOO_LARGE", `${tx.byteLength} > ${TX_BYTES_MAX}`);
       sizeBytes += tx.byteLength + ENCODED_TX_OVERHEAD_BYTES_MAX;
     }
     if ((encodedBytes ?? sizeBytes) > BLOCK_BYTES_MAX) {
-      fail("BLOCK_TOO_LARGE", `${encodedBytes ?? sizeBytes} > ${BLOCK_BYTES_MAX}`);
+      reject(block, "BLOCK_TOO_LARGE", `${encodedBytes ?? sizeBytes} > ${BLOCK_BYTES_MAX}`);
     }
 
-    if (ancestors.length === 0) fail("NO_ANCESTORS", "a block references at least its own previous block");
+    if (ancestors.length === 0)
+      reject(block, "NO_ANCESTORS", "a block references at least its own previous block");
     if (ancestors[0]!.author !== block.author) {
-      fail("OWN_ANCESTOR_NOT_FIRST", `first ancestor is by ${ancestors[0]!.author}`);
+      reject(block, "OWN_ANCESTOR_NOT_FIRST", `first ancestor is by ${ancestors[0]!.author}`);
     }
     const stamp = ++this.stamp;
     let parentStake = 0;
     for (const ancestor of ancestors) {
       if (!committee.isAuthority(ancestor.author))
-        fail("UNKNOWN_ANCESTOR_AUTHOR", `author ${ancestor.author}`);
+        reject(block, "UNKNOWN_ANCESTOR_AUTHOR", `author ${ancestor.author}`);
       if (ancestor.digest.byteLength !== DIGEST_BYTES || !Number.isSafeInteger(ancestor.round)) {
-        fail("MALFORMED_ANCESTOR", `ancestor by ${ancestor.author}`);
+        reject(block, "MALFORMED_ANCESTOR", `ancestor by ${ancestor.author}`);
       }
       if (ancestor.round >= block.round) {
-        fail("ANCESTOR_ROUND_NOT_LOWER", `ancestor round ${ancestor.round} >= ${block.round}`);
+        reject(block, "ANCESTOR_ROUND_NOT_LOWER", `ancestor round ${ancestor.round} >= ${block.round}`);
       }
       if (this.seen[ancestor.author] === stamp) {
-        fail("DUPLICATE_ANCESTOR_AUTHOR", `two ancestors by ${ancestor.author}`);
+        reject(block, "DUPLICATE_ANCESTOR_AUTHOR", `two ancestors by ${ancestor.author}`);
       }
       this.seen[ancestor.author] = stamp;
       if (ancestor.round === block.round - 1) parentStake += committee.stake(ancestor.author);
     }
     if (!committee.reachedQuorum(parentStake)) {
-      fail(
+      reject(
+        block,
         "INSUFFICIENT_PARENT_STAKE",
         `stake ${parentStake} < ${committee.quorumThreshold} at round ${block.round - 1}`,
       );
     }
 
     if (this.clock !== undefined && block.timestampMs > this.clock.nowMs() + this.driftMaxMs) {
-      fail("TIMESTAMP_IN_FUTURE", `timestamp ${block.timestampMs} ahead of ${this.clock.nowMs()}`);
+      reject(block, "TIMESTAMP_IN_FUTURE", `timestamp ${block.timestampMs} ahead of ${this.clock.nowMs()}`);
     }
 
     const digest = digestOf(block);
     const publicKey = committee.authorities[block.author]!.publicKey;
     if (!this.signatureVerifier.verify(block.signature, digest, publicKey))
-      fail("BAD_SIGNATURE", "signature");
+      reject(block, "BAD_SIGNATURE", "signature");
     return new VerifiedBlock(block, digest);
   }
 

@@ -14,7 +14,7 @@ import { simulate } from "./simulation.ts";
 import { runSweep } from "./sweep.ts";
 
 const base = testSeed("SIM_TEST_SEED") % 1_000_000_000;
-const SEEDS_PER_CASE = 12;
+const SEEDS_PER_CASE = 25;
 
 describe("simulator", () => {
   it("commits a leader 3δ after it is proposed when every link takes δ (Mysticeti's bound, within 5%)", () => {

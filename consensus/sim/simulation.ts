@@ -47,7 +47,7 @@ export const LIVENESS_COMMITS_MIN = 3;
  * many commits after GST and the last fault (restarted authorities one since
  * coming back): enough to check liveness, few enough for milliseconds a seed.
  */
-export const STOP_COMMITS_AFTER_GST = 5;
+export const STOP_COMMITS_AFTER_GST = 4;
 /** Message loss before GST is drawn per seed from [0, this]. */
 export const LOSS_BEFORE_GST_MAX = 0.2;
 /** Jitter of the per-link delay in seeds with faults before GST: δ × [0.8, 1.2]. */
@@ -116,7 +116,6 @@ enum Kind {
   LatestRequest,
   LatestResponse,
   Timer,
-  Transaction,
   Crash,
   Restart,
 }
@@ -138,25 +137,36 @@ interface Event extends Scheduled {
   readonly planted?: string;
 }
 
+/**
+ * An honest authority's mempool: one transaction arrives every `intervalMs`
+ * (from a random phase). Arrivals are materialised when the proposer pulls,
+ * each stamped with its own arrival time, so they cost no events.
+ */
 class SimMempool implements TransactionSource {
   readonly pending: Uint8Array[] = [];
   readonly submittedAt = new Map<number, number>();
   private nextId = 0;
+  private nextArrivalMs: number;
 
   constructor(
     private readonly onCommitted: (latencyMs: number) => void,
     private readonly nowMs: () => number,
-  ) {}
-
-  submit(): void {
-    const tx = new Uint8Array(8);
-    const id = this.nextId++;
-    new DataView(tx.buffer).setUint32(0, id);
-    this.submittedAt.set(id, this.nowMs());
-    this.pending.push(tx);
+    private readonly intervalMs: number,
+    phaseMs: number,
+  ) {
+    this.nextArrivalMs = phaseMs;
   }
 
   pull(_maxBytes: number, maxCount: number): readonly Uint8Array[] {
+    const now = this.nowMs();
+    while (this.nextArrivalMs <= now) {
+      const tx = new Uint8Array(8);
+      const id = this.nextId++;
+      new DataView(tx.buffer).setUint32(0, id);
+      this.submittedAt.set(id, this.nextArrivalMs);
+      this.pending.push(tx);
+      this.nextArrivalMs += this.intervalMs;
+    }
     return this.pending.splice(0, maxCount);
   }
 
@@ -278,7 +288,7 @@ export class Simulation {
     const faulty = options.behaviour === "none" ? 0 : Math.min(options.byzantine, n);
     this.byzantine = new Set(this.rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, faulty));
     if (options.faultsBeforeGst) {
-      this.gstMs = this.rng.int(2, 8) * delta;
+      this.gstMs = this.rng.int(2, 6) * delta;
       this.loss = this.rng.float() * LOSS_BEFORE_GST_MAX;
       if (this.rng.chance(0.5)) {
         const order = this.rng.shuffle(Array.from({ length: n }, (_, i) => i));
@@ -295,6 +305,7 @@ export class Simulation {
     this.endMs = this.gstMs + (options.durationAfterGstMs ?? 60 * delta + 10 * leaderTimeoutMs);
     this.settledFromMs = this.gstMs;
 
+    const txIntervalMs = options.txIntervalMs ?? delta;
     this.nodes = Array.from({ length: n }, (_, i) => {
       const behaviour = this.byzantine.has(i) ? (options.behaviour as Behaviour) : "none";
       const mempool =
@@ -302,6 +313,8 @@ export class Simulation {
           ? new SimMempool(
               (latency) => this.txLatencies.push(latency),
               () => this.nowMs,
+              txIntervalMs,
+              this.rng.float() * txIntervalMs,
             )
           : null;
       return new SimNode(i, behaviour, mempool, this.committee);
@@ -316,15 +329,7 @@ export class Simulation {
   run(): SeedResult {
     const delta = this.options.deltaMs;
     for (const node of this.nodes) this.start(node, false, false);
-    const txInterval = this.options.txIntervalMs ?? delta;
     for (const node of this.nodes) {
-      if (node.mempool !== null)
-        this.push({
-          kind: Kind.Transaction,
-          atMs: this.rng.float() * txInterval,
-          to: node.index,
-          from: node.index,
-        });
       if (node.behaviour !== "crash") continue;
       if (this.options.crashAt === "start") {
         this.crash(node);
@@ -379,11 +384,6 @@ export class Simulation {
   private dispatch(event: Event): void {
     const node = this.nodes[event.to]!;
     switch (event.kind) {
-      case Kind.Transaction: {
-        node.mempool?.submit();
-        this.push({ ...event, atMs: this.nowMs + (this.options.txIntervalMs ?? this.options.deltaMs) });
-        return;
-      }
       case Kind.Crash:
         this.crash(node);
         return;
