@@ -204,6 +204,27 @@ describe("InferenceRouter", () => {
     assert.equal(ok.cost, 50n);
   });
 
+  it("opens a channel with room for more requests, reuses it, and tops it up within the budget", async () => {
+    const harness = await InferenceHarness.create(model, [{ who: 1, pricePerToken: 10n }], { budget: 1000n });
+    await harness.router.complete({ prompt: PROMPT, maxTokens: 5 });
+    assert.equal(harness.payers.list().length, 1);
+    // 5 tokens at 10 need 50; the channel is opened with room for 16 such requests.
+    assert.equal(harness.payers.list()[0]!.record.deposit, 800n);
+    await harness.router.complete({ prompt: PROMPT, maxTokens: 20 });
+    assert.equal(harness.payers.list().length, 1);
+    // 70 tokens need 700, more than the 550 left: the channel is topped up with the rest of the budget.
+    const result = await harness.router.complete({ prompt: PROMPT, maxTokens: 70 });
+    assert.equal(result.tokens, 70);
+    assert.equal(harness.payers.list().length, 1);
+    assert.equal(harness.payers.list()[0]!.record.deposit, 1000n);
+    assert.equal(harness.payers.committed, 1000n);
+    assert.equal(harness.payers.spent, (5n + 20n + 70n) * 10n);
+    await assert.rejects(
+      harness.router.complete({ prompt: PROMPT, maxTokens: 9 }),
+      (e: unknown) => e instanceof MarketError && e.code === "BUDGET_EXHAUSTED",
+    );
+  });
+
   it("stops the stream when the client cancels, and charges only what arrived", async () => {
     const harness = await InferenceHarness.create(model, [{ who: 1, pricePerToken: 2n }]);
     const abort = new AbortController();
