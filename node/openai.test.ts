@@ -223,15 +223,13 @@ describe("OpenAI-compatible API", () => {
     });
     const payloads = await events(streamed);
     assert.equal(payloads.at(-1), "[DONE]");
-    const chunks = payloads
-      .slice(0, -1)
-      .map(
-        (p) =>
-          JSON.parse(p) as {
-            object: string;
-            choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[];
-          },
-      );
+    const chunks = payloads.slice(0, -1).map(
+      (p) =>
+        JSON.parse(p) as {
+          object: string;
+          choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[];
+        },
+    );
     assert.equal(chunks[0]!.choices[0]!.delta.role, "assistant");
     assert.ok(chunks.every((c) => c.object === "chat.completion.chunk"));
     assert.equal(chunks.map((c) => c.choices[0]!.delta.content ?? "").join(""), text);
