@@ -37,6 +37,8 @@ export interface NodeConfig {
   leaderTimeoutMs: number;
   /** Minimum delay between our proposals. Default: 50 ms. */
   minRoundDelayMs: number;
+  /** The shortest challenge period, in commits, this node accepts channels with as payee. Default: 600. */
+  channelChallengePeriodMin: number;
   logLevel: LogLevel;
 }
 
@@ -115,6 +117,7 @@ function parse(raw: Record<string, unknown>, source: string, baseDir: string): P
       case "rpcRatePerSecond":
       case "leaderTimeoutMs":
       case "minRoundDelayMs":
+      case "channelChallengePeriodMin":
         out[key] = int(key, value, source);
         break;
       case "logLevel":
@@ -189,6 +192,7 @@ export function resolveConfig(sources: {
     rpcRatePerSecond: merged.rpcRatePerSecond ?? 1_000,
     leaderTimeoutMs: merged.leaderTimeoutMs ?? 200,
     minRoundDelayMs: merged.minRoundDelayMs ?? 50,
+    channelChallengePeriodMin: merged.channelChallengePeriodMin ?? 600,
     logLevel: merged.logLevel ?? "info",
   };
 }

@@ -35,7 +35,7 @@ export class CommitFollower {
     this.syncer = new CommitSyncer(committee, -1, {});
     this.verifier = new BlockVerifier(committee, { clock: { nowMs: Date.now } });
     // A follower is always "behind": it learns of new commits only by asking.
-    this.syncer.observeRound(Number.MAX_SAFE_INTEGER);
+    for (let author = 0; author < committee.size; author++) this.syncer.observeRound(author, Number.MAX_SAFE_INTEGER);
   }
 
   async start(): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { channelsModule } from "../channels/index.ts";
 import { Authority } from "../consensus/authority.ts";
 import { type CommittedSubDag, Committee, ed25519Signer, type Timers } from "../consensus/index.ts";
 import {
@@ -30,9 +31,11 @@ import {
   toHex,
   transactionDigest,
 } from "../spec/index.ts";
+import { ChannelService } from "./channels-service.ts";
 import type { NodeConfig } from "./config.ts";
 import { RocksConsensusStore } from "./consensus-store.ts";
 import { CommitFollower } from "./follower.ts";
+import { createKeyFile, readKeyFile } from "./keyfile.ts";
 import { readKeystore } from "./keystore.ts";
 import type { Logger } from "./logger.ts";
 import { Mempool, MempoolError } from "./mempool.ts";
@@ -101,6 +104,7 @@ export class HyperspaceNode {
   private consensusStore!: RocksConsensusStore;
   private authority: Authority | null = null;
   private follower: CommitFollower | null = null;
+  channels!: ChannelService;
   private rpc!: RpcServer;
   private certifier!: StateCertifier;
   private keys: KeyPair | null = null;
@@ -165,7 +169,7 @@ export class HyperspaceNode {
     this.ledger = await Ledger.open({
       store: this.store,
       genesis: this.genesis,
-      modules: this.components.modules ?? [],
+      modules: [channelsModule, ...(this.components.modules ?? [])],
     });
     this.consensusStore = new RocksConsensusStore(this.store);
     this.committee = new Committee(
@@ -259,6 +263,17 @@ export class HyperspaceNode {
       );
       await this.follower.start();
     }
+
+    this.channels = new ChannelService({
+      ledger: this.ledger,
+      store: this.store,
+      host: this.host,
+      keys: this.keys ?? loadOrCreateWallet(join(config.dataDir, "wallet.key.json")),
+      submit: (bytes) => this.submitTransaction(bytes),
+      challengePeriodMin: config.channelChallengePeriodMin,
+      log: this.log.child("channels"),
+    });
+    await this.channels.start();
 
     this.rpc = new RpcServer({
       host: config.rpcHost,
@@ -391,6 +406,7 @@ export class HyperspaceNode {
       timestampMs: commit.timestampMs,
     });
     for (const receipt of result.receipts) this.rpc?.publish("receipts", receiptJson(receipt));
+    this.channels?.onCommit(commit.index, result.receipts);
     this.log.debug("committed", {
       index: commit.index,
       leader: commit.leader.author,
@@ -433,6 +449,7 @@ export class HyperspaceNode {
     if (this.stopping) return;
     this.stopping = true;
     await this.rpc?.close().catch(() => {});
+    await this.channels?.stop().catch(() => {});
     await this.authority?.stop().catch(() => {});
     await this.follower?.stop().catch(() => {});
     await this.executing.catch(() => {});
@@ -482,6 +499,11 @@ const realTimers: Timers = {
 
 function readPassphrase(path: string | null): string | undefined {
   return path === null ? undefined : readFileSync(path, "utf8").trim();
+}
+
+/** A full node's own key for payments (a validator uses its validator key): a plain key file, mode 0600. */
+function loadOrCreateWallet(path: string): KeyPair {
+  return existsSync(path) ? readKeyFile(path) : createKeyFile(path);
 }
 
 /** The RPC bearer token: generated at first start, stored with mode 0600. */

@@ -1,5 +1,13 @@
+import { CHANNEL_MESSAGE_BYTES_MAX, channelRecordToJson } from "../../channels/index.ts";
 import { encodeStateProof, parseTxHash, validatorAddress } from "../../ledger/index.ts";
-import { AddressError, formatAddress, fromHex, parseAddress, toHex } from "../../spec/index.ts";
+import {
+  AddressError,
+  encodeVoucher,
+  formatAddress,
+  fromHex,
+  parseAddress,
+  toHex,
+} from "../../spec/index.ts";
 import type { HyperspaceNode } from "../node.ts";
 import { receiptJson } from "../node.ts";
 import { RpcError, RpcErrorCode, type RpcMethod } from "./server.ts";
@@ -37,6 +45,54 @@ export function rpcMethods(node: HyperspaceNode): Record<string, RpcMethod> {
           burned: totals.burned.toString(),
           supply: totals.supply.toString(),
         };
+      },
+    },
+
+    hs_getChannel: {
+      handler: ([id]) => {
+        const channelId = channelIdParam(id);
+        const record = node.channels.getChannel(channelId);
+        return record === null ? null : channelRecordToJson(channelId, record);
+      },
+    },
+
+    hs_listChannels: {
+      handler: ([text]) =>
+        node.channels
+          .channelsOf(parseAddressParam(text))
+          .map(({ channelId, record }) => channelRecordToJson(channelId, record)),
+    },
+
+    hs_resolvePeer: {
+      handler: ([peerId]) => {
+        if (typeof peerId !== "string") throw new RpcError(RpcErrorCode.InvalidParams, "expected a peer id");
+        if (peerId === node.host.peerId) return { address: formatAddress(node.channels.address) };
+        const validator = node.ledger.getValidators().find((v) => v.peerId === peerId);
+        return validator === undefined ? null : { address: formatAddress(validatorAddress(validator)) };
+      },
+    },
+
+    hs_getWallet: {
+      handler: () => ({ address: formatAddress(node.channels.address), peerId: node.host.peerId }),
+    },
+
+    hs_sendChannelMessage: {
+      auth: true,
+      handler: ([peer, hex]) => {
+        const bytes = typeof hex === "string" ? fromHex(hex) : null;
+        if (typeof peer !== "string" || bytes === null || bytes.byteLength > CHANNEL_MESSAGE_BYTES_MAX) {
+          throw new RpcError(RpcErrorCode.InvalidParams, "expected a peer id and a channel message in hex");
+        }
+        node.channels.send(peer, bytes);
+        return { sent: true };
+      },
+    },
+
+    hs_getChannelVoucher: {
+      auth: true,
+      handler: async ([id]) => {
+        const voucher = await node.channels.bestVoucher(channelIdParam(id));
+        return { voucher: voucher === null ? null : toHex(encodeVoucher(voucher)) };
       },
     },
 
@@ -143,4 +199,11 @@ function peerIdsParam(params: unknown[]): string[] {
     throw new RpcError(RpcErrorCode.InvalidParams, "expected an array of libp2p peer ids");
   }
   return peers as string[];
+}
+
+function channelIdParam(id: unknown): Uint8Array {
+  const bytes = typeof id === "string" ? fromHex(id) : null;
+  if (bytes === null || bytes.byteLength !== 32)
+    throw new RpcError(RpcErrorCode.InvalidParams, "expected a 32-byte channel id in hex");
+  return bytes;
 }

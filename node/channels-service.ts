@@ -1,0 +1,218 @@
+import {
+  type ChannelChain,
+  ChannelClient,
+  ChannelEndpoint,
+  ChannelEventName,
+  type ChannelMessage,
+  type ChannelRecord,
+  ChannelStore,
+  ChannelWatcher,
+  channelEventsOf,
+  channelStateKey,
+  decodeChannelRecord,
+  messageChannelId,
+  type SubmitOutcome,
+} from "../channels/index.ts";
+import { Bucket, bucketKey, type Ledger, type Receipt, type Store } from "../ledger/index.ts";
+import { LibP2PChannelTransport, type NetworkHost } from "../net/index.ts";
+import {
+  bytesEqual,
+  encodeTransaction,
+  type KeyPair,
+  type Transaction,
+  toHex,
+  transactionDigest,
+  type Voucher,
+} from "../spec/index.ts";
+import type { Logger } from "./logger.ts";
+
+/** How long `submit` waits for a transaction this node sent to execute. */
+const SUBMIT_TIMEOUT_MS = 60_000;
+const RECEIPT_POLL_MS = 25;
+
+export interface ChannelServiceArgs {
+  readonly ledger: Ledger;
+  readonly store: Store;
+  readonly host: NetworkHost;
+  readonly keys: KeyPair;
+  readonly submit: (bytes: Uint8Array) => Promise<string>;
+  /** The shortest challenge period (commits) this node accepts channels with as payee. */
+  readonly challengePeriodMin: number;
+  readonly log: Logger;
+}
+
+/**
+ * The node's side of payment channels. The node's wallet key is the payee of
+ * channels opened to it: when a payer first writes about a channel, the node
+ * checks the channel on chain, accepts it and keeps the best voucher (on the
+ * node's RocksDB). After every executed commit it feeds the channel events
+ * to the watcher and answers a payer's unilateral close with a challenge
+ * carrying the newest voucher, then settles once the period ends.
+ */
+export class ChannelService {
+  readonly client: ChannelClient;
+  readonly endpoint: ChannelEndpoint;
+  private readonly transport: LibP2PChannelTransport;
+  private readonly watcher = new ChannelWatcher();
+  private actions: Promise<void> = Promise.resolve();
+
+  constructor(private readonly args: ChannelServiceArgs) {
+    this.transport = new LibP2PChannelTransport(args.host);
+    this.endpoint = new ChannelEndpoint(this.transport, {
+      onUnknownChannel: (peer, message) => this.acceptFromPayer(peer, message),
+      onDrop: (reason, peer, error) =>
+        args.log.debug("channel message dropped", { reason, peer, error: String(error ?? "") }),
+    });
+    this.client = new ChannelClient({
+      keys: args.keys,
+      chain: this.chain(),
+      store: new ChannelStore(args.store),
+      endpoint: this.endpoint,
+    });
+  }
+
+  get address(): Uint8Array {
+    return this.client.address;
+  }
+
+  async start(): Promise<void> {
+    await this.transport.start();
+    this.endpoint.startTimer();
+    // After a restart: watch every open channel that pays this node, with the voucher kept for it.
+    for (const { channelId, record } of this.channelsOf(this.address)) {
+      if (!bytesEqual(record.payee, this.address)) continue;
+      const channel = await this.client.payeeChannel(channelId);
+      this.watcher.watch(
+        channelId,
+        channel?.bestVoucher ?? null,
+        record.closing === null
+          ? null
+          : { amount: record.closing.amount, deadlineCommit: record.closing.deadlineCommit },
+      );
+    }
+  }
+
+  /** The channel's on-chain record, or null. */
+  getChannel(channelId: Uint8Array): ChannelRecord | null {
+    const bytes = this.args.ledger.getStateValue(bucketKey(Bucket.channelsState, channelStateKey(channelId)));
+    return bytes === null ? null : decodeChannelRecord(bytes);
+  }
+
+  /** Open channels whose payer or payee is `address`. */
+  channelsOf(address: Uint8Array): { channelId: Uint8Array; record: ChannelRecord }[] {
+    return this.args.ledger.scanModuleValues(Bucket.channelsState).flatMap(({ key, value }) => {
+      const record = decodeChannelRecord(value);
+      if (!bytesEqual(record.payer, address) && !bytesEqual(record.payee, address)) return [];
+      return [{ channelId: key.subarray(key.byteLength - 32), record }];
+    });
+  }
+
+  /** The best voucher this node holds as payee of a channel. */
+  async bestVoucher(channelId: Uint8Array): Promise<Voucher | null> {
+    return (await this.client.payeeChannel(channelId))?.bestVoucher ?? null;
+  }
+
+  send(peer: string, bytes: Uint8Array): void {
+    this.transport.send(peer, bytes);
+  }
+
+  /** Called after each executed commit, in order. */
+  onCommit(index: number, receipts: readonly Receipt[]): void {
+    const events = channelEventsOf(receipts);
+    if (events.length === 0) return;
+    this.actions = this.actions.then(async () => {
+      for (const event of events) {
+        if (event.name === ChannelEventName.CloseStarted && this.watcher.isWatching(event.channelId)) {
+          const best = await this.bestVoucher(event.channelId);
+          if (best !== null) this.watcher.updateVoucher(event.channelId, best);
+        }
+      }
+      for (const action of this.watcher.onCommit(index, events)) {
+        try {
+          await this.act(action);
+        } catch (error) {
+          this.args.log.warn("channel action failed", {
+            type: action.type,
+            channel: toHex(action.channelId),
+            error: String(error),
+          });
+        }
+      }
+    });
+  }
+
+  private async act(action: ReturnType<ChannelWatcher["onCommit"]>[number]): Promise<void> {
+    switch (action.type) {
+      case "challenge": {
+        const outcome = await this.client.challenge(action.channelId);
+        this.args.log.info("challenged a stale close", {
+          channel: toHex(action.channelId),
+          success: outcome.success,
+        });
+        break;
+      }
+      case "settle":
+        await this.client.settle(action.channelId);
+        break;
+      case "stop-serving":
+        break;
+      case "deposit":
+        await (await this.client.payeeChannel(action.channelId))?.setDeposit(action.deposit);
+        break;
+      case "settled":
+        this.watcher.unwatch(action.channelId);
+        this.endpoint.remove(action.channelId);
+        break;
+    }
+  }
+
+  /** A payer's first message about a channel: accept it if it pays this node, then handle the message. */
+  private async acceptFromPayer(peer: string, message: ChannelMessage): Promise<void> {
+    const channelId = messageChannelId(message);
+    const record = this.getChannel(channelId);
+    if (record === null || !bytesEqual(record.payee, this.address)) return;
+    await this.client.acceptChannel(channelId, {
+      payerPeer: peer,
+      policy: { challengePeriodMin: this.args.challengePeriodMin },
+    });
+    const session = await this.client.serve(channelId, { peer, unit: "payment", pricePerUnit: 1n });
+    if (!this.watcher.isWatching(channelId)) this.watcher.watch(channelId);
+    await session.handle(message);
+  }
+
+  private chain(): ChannelChain {
+    const { ledger } = this.args;
+    return {
+      chainId: async () => ledger.chainId,
+      nonce: async (address) => ledger.getAccount(address).nonce,
+      getChannel: async (channelId) => this.getChannel(channelId),
+      commitIndex: async () => ledger.lastAppliedIndex,
+      submit: (tx) => this.submitAndWait(tx),
+    };
+  }
+
+  private async submitAndWait(tx: Transaction): Promise<SubmitOutcome> {
+    const digest = transactionDigest(tx);
+    await this.args.submit(encodeTransaction(tx));
+    const deadline = Date.now() + SUBMIT_TIMEOUT_MS;
+    for (;;) {
+      const receipt = await this.args.ledger.getReceipt(digest);
+      if (receipt !== null) {
+        return {
+          txHash: toHex(digest),
+          success: receipt.success,
+          commitIndex: receipt.commitIndex,
+          error: receipt.success ? null : `${receipt.errorCode}: ${receipt.errorMessage}`,
+        };
+      }
+      if (Date.now() > deadline)
+        throw new Error(`transaction ${toHex(digest)} did not execute in ${SUBMIT_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.endpoint.close();
+    await this.actions.catch(() => {});
+  }
+}
