@@ -14,7 +14,13 @@
  */
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
-import { ChannelClient, ChannelStore, channelsModule, decodeChannelRecord } from "../channels/index.ts";
+import {
+  type ChannelChain,
+  ChannelClient,
+  ChannelStore,
+  channelsModule,
+  decodeChannelRecord,
+} from "../channels/index.ts";
 import {
   CONTEXT_INPUT,
   createSession,
@@ -46,6 +52,7 @@ import {
   peerBindingDigest,
   peerIdFromPublicKey,
   sdkChannelSource,
+  sdkPayeeSource,
   VOUCHER_INTERVAL_TOKENS_DEFAULT,
 } from "../market/index.ts";
 import {
@@ -182,23 +189,24 @@ export async function bench(): Promise<void> {
     const bytes = ledger.getStateValue(bucketKey(Bucket.channelsState, id));
     return bytes === null ? null : decodeChannelRecord(bytes);
   };
+  const channelChain: ChannelChain = {
+    chainId: async () => CHAIN_ID,
+    nonce: async (address) => ledger.getAccount(address).nonce,
+    commitIndex: async () => ledger.lastAppliedIndex,
+    getChannel: async (id) => lookup(id),
+    submit: async (tx) => {
+      const receipt = await commit(tx);
+      return {
+        txHash: toHex(receipt.txHash),
+        success: receipt.success,
+        commitIndex: receipt.commitIndex,
+        error: receipt.success ? null : receipt.errorCode,
+      };
+    },
+  };
   const channelClient = new ChannelClient({
     keys: client,
-    chain: {
-      chainId: async () => CHAIN_ID,
-      nonce: async (address) => ledger.getAccount(address).nonce,
-      commitIndex: async () => ledger.lastAppliedIndex,
-      getChannel: async (id) => lookup(id),
-      submit: async (tx) => {
-        const receipt = await commit(tx);
-        return {
-          txHash: toHex(receipt.txHash),
-          success: receipt.success,
-          commitIndex: receipt.commitIndex,
-          error: receipt.success ? null : receipt.errorCode,
-        };
-      },
-    },
+    chain: channelChain,
     store: new ChannelStore(new MemoryStore()),
     fee: 1n,
   });
@@ -245,7 +253,14 @@ export async function bench(): Promise<void> {
     channels: new PayeeChannels({
       chainId: CHAIN_ID,
       self: providerAccount.address,
-      store: new ChannelStore(new MemoryStore()),
+      source: sdkPayeeSource(
+        new ChannelClient({
+          keys: provider,
+          chain: channelChain,
+          store: new ChannelStore(new MemoryStore()),
+          fee: 1n,
+        }),
+      ),
       lookup,
     }),
   });

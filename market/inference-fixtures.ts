@@ -18,7 +18,7 @@ import { Bucket, bucketKey, MemoryStore } from "../ledger/index.ts";
 import { PROVIDER_BOND_MIN } from "./constants.ts";
 import { LatencyBook } from "./latency.ts";
 import type { DeviceKind } from "./model-ref.ts";
-import { PayeeChannels } from "./payee-channels.ts";
+import { PayeeChannels, sdkPayeeSource } from "./payee-channels.ts";
 import { PayerChannels, sdkChannelSource } from "./payer-channels.ts";
 import { MarketKind } from "./payloads.ts";
 import { type MarketContext, Pod } from "./pod.ts";
@@ -119,12 +119,18 @@ export class InferenceHarness {
       if (!receipt.success)
         throw new Error(`provider ${setup.who} did not register: ${receipt.errorMessage}`);
       const store = new ChannelStore(new MemoryStore());
+      const payee = new ChannelClient({ keys: actor.keys, chain: chain.channelChain(), store, fee: 10n });
       const service = new ProviderService({
         self: { address: actor.address, peerId: actor.peerId },
         state: chain.market,
         generators: [setup.wrap ? setup.wrap(base) : base],
         pricePerToken: setup.pricePerToken,
-        channels: new PayeeChannels({ chainId: CHAIN_ID, self: actor.address, store, lookup }),
+        channels: new PayeeChannels({
+          chainId: CHAIN_ID,
+          self: actor.address,
+          source: sdkPayeeSource(payee),
+          lookup,
+        }),
         ...setup.service,
       });
       harness.services.set(actor.peerId, service);

@@ -1,8 +1,7 @@
 import {
-  ChannelError,
+  type ChannelClient,
   type ChannelRecord,
-  type ChannelStore,
-  PayeeChannel,
+  type PayeeChannel,
   type PayeePolicy,
   payeeInitFromChain,
 } from "../channels/index.ts";
@@ -11,48 +10,66 @@ import { MarketError } from "./errors.ts";
 
 /**
  * The provider's channels: the payee record of each channel a client pays
- * it through, created from the chain's record on first use and refreshed
- * from it at every request (a top-up raises the deposit; a pending close
- * stops service). One request uses a channel at a time.
+ * it through, taken from the channels SDK (so the node's watcher and this
+ * provider hold one PayeeChannel object per channel, with the newest
+ * voucher), checked against the chain's record at every request (it must
+ * pay this node and have no close pending; a top-up raises the deposit).
+ * One request uses a channel at a time.
  */
 
 /** The chain's record of a channel, or null when it is not open (the node reads its ledger). */
 export type ChannelLookup = (channelId: Uint8Array) => ChannelRecord | null;
 
+/** Where the payee records come from: the node's ChannelClient (`sdkPayeeSource`). */
+export interface PayeeChannelSource {
+  /** The payee record of a channel that pays this node, started on first use. */
+  accept(channelId: Uint8Array, payerPeer: string, policy: PayeePolicy | undefined): Promise<PayeeChannel>;
+}
+
+export function sdkPayeeSource(client: ChannelClient): PayeeChannelSource {
+  return {
+    accept: (channelId, payerPeer, policy) =>
+      client.acceptChannel(channelId, { payerPeer, ...(policy ? { policy } : {}) }),
+  };
+}
+
 export interface PayeeChannelsOptions {
   readonly chainId: string;
   /** This provider's account address: the payee every served channel must name. */
   readonly self: Uint8Array;
-  readonly store: ChannelStore;
+  readonly source: PayeeChannelSource;
   readonly lookup: ChannelLookup;
   readonly policy?: PayeePolicy;
+  /** Called once per channel this provider starts serving on (the node watches it for stale closes). */
+  readonly onAccept?: (channelId: Uint8Array) => void;
 }
 
 export class PayeeChannels {
   private readonly inUse = new Set<string>();
+  private readonly seen = new Set<string>();
 
   constructor(private readonly options: PayeeChannelsOptions) {}
 
   /**
-   * Takes the channel for one request: refreshed from chain, and exclusive
-   * until `release`. Throws ChannelError UNACCEPTABLE_CHANNEL for a channel
-   * we do not serve on, MarketError BUSY when another request holds it.
+   * Takes the channel for one request: checked against the chain, and
+   * exclusive until `release`. Throws ChannelError UNACCEPTABLE_CHANNEL for
+   * a channel we do not serve on, MarketError BUSY when another request
+   * holds it.
    */
   async acquire(channelId: Uint8Array, payerPeer: string): Promise<PayeeChannel> {
     const id = toHex(channelId);
     if (this.inUse.has(id)) throw new MarketError("BUSY", `channel ${id} serves another request`, {});
     this.inUse.add(id);
     try {
-      const { chainId, self, store, lookup, policy } = this.options;
-      const record = lookup(channelId);
-      const init = payeeInitFromChain(chainId, channelId, record, self, policy);
-      let channel = await PayeeChannel.load(store, channelId);
-      if (channel === null) {
-        channel = await PayeeChannel.create(store, { ...init, payerPeer });
-      } else if (channel.record.deposit !== init.deposit) {
-        await channel.setDeposit(init.deposit);
-      }
+      const { chainId, self, source, lookup, policy } = this.options;
+      const init = payeeInitFromChain(chainId, channelId, lookup(channelId), self, policy);
+      const channel = await source.accept(channelId, payerPeer, policy);
+      if (channel.record.deposit !== init.deposit) await channel.setDeposit(init.deposit);
       if (channel.record.payerPeer !== payerPeer) await channel.setPayerPeer(payerPeer);
+      if (!this.seen.has(id)) {
+        this.seen.add(id);
+        this.options.onAccept?.(channelId);
+      }
       return channel;
     } catch (error) {
       this.inUse.delete(id);
@@ -67,8 +84,4 @@ export class PayeeChannels {
   get busy(): number {
     return this.inUse.size;
   }
-}
-
-export function isChannelError(error: unknown): error is ChannelError {
-  return error instanceof ChannelError;
 }

@@ -35,7 +35,6 @@ async function node(
       store: channelStore,
       fee: 10n,
     }),
-    channelStore,
     transport,
     budget: 100_000n,
     publishOffer: (offer) => gossip.push(offer),

@@ -1,9 +1,4 @@
-import {
-  type ChannelClient,
-  type ChannelRecord,
-  type ChannelStore,
-  decodeChannelRecord,
-} from "../channels/index.ts";
+import { type ChannelClient, type ChannelRecord, decodeChannelRecord } from "../channels/index.ts";
 import { type Device, type LanguageModel, loadModel, SHIPPED_MODEL_PATH } from "../compute/index.ts";
 import { Bucket, bucketKey, type Store } from "../ledger/index.ts";
 import { AMOUNT_MAX, formatAddress, toHex } from "../spec/index.ts";
@@ -17,7 +12,7 @@ import type { MarketAccount, PeerIdentity } from "./interface.ts";
 import { LatencyBook } from "./latency.ts";
 import type { PodRole } from "./model-ref.ts";
 import { type Offer, OfferBook, signOffer } from "./offers.ts";
-import { PayeeChannels } from "./payee-channels.ts";
+import { PayeeChannels, sdkPayeeSource } from "./payee-channels.ts";
 import { PayerChannels, sdkChannelSource } from "./payer-channels.ts";
 import { encodeMarketPayload, MarketKind } from "./payloads.ts";
 import { peerBindingDigest } from "./peer-id.ts";
@@ -48,10 +43,10 @@ export interface MarketServiceOptions {
   readonly ledger: MarketStateSource;
   /** The node's store (API keys and spend, in Bucket.marketLocal). */
   readonly store: Store;
-  /** The node's channels SDK client: the pool opens and pays channels through it. */
+  /** The node's channels SDK client: the pool opens and pays channels through it, and the provider keeps its payee records in it. */
   readonly channelClient: ChannelClient;
-  /** The node's channel store: payee records of the channels this node is paid through as a provider. */
-  readonly channelStore: ChannelStore;
+  /** Called once per channel the provider starts serving on: the node's watcher should follow it. */
+  readonly onPayeeChannel?: (channelId: Uint8Array) => void;
   readonly transport: InferenceTransport;
   /** Most value locked in channel deposits for inference at once. */
   readonly budget: bigint;
@@ -230,8 +225,9 @@ export class MarketService {
         channels: new PayeeChannels({
           chainId: account.chainId,
           self: account.address,
-          store: this.options.channelStore,
+          source: sdkPayeeSource(this.options.channelClient),
           lookup: this.channelLookup,
+          ...(this.options.onPayeeChannel ? { onAccept: this.options.onPayeeChannel } : {}),
         }),
       });
       const timer = setInterval(() => this.publishOffer(), OFFER_INTERVAL_MS);

@@ -44,7 +44,6 @@ before(async () => {
         store: channelStore,
         fee: 10n,
       }),
-      channelStore,
       transport,
       budget: 1_000_000n,
       publishOffer: (offer) => {
