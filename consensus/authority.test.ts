@@ -31,6 +31,9 @@ class LocalNet {
   readonly logs: string[][] = keys.map(() => []);
   readonly fatal: unknown[] = [];
 
+  /** Peers serve fetched blocks only above their GC round, as if their stores were pruned. */
+  pruned = false;
+
   constructor(readonly options: Partial<AuthorityOptions>) {}
 
   private peer(peer: number): Authority {
@@ -46,7 +49,11 @@ class LocalNet {
         for (let j = 0; j < SIZE; j++)
           if (j !== i) setImmediate(() => this.authorities[j]?.handleBlock(i, block));
       },
-      fetchBlocks: async (peer, refs) => this.peer(peer).handleFetchBlocks(i, refs),
+      fetchBlocks: async (peer, refs, rounds) => {
+        const target = this.peer(peer);
+        const kept = this.pruned ? refs.filter((r) => r.round > target.core.dag.gcRound) : refs;
+        return target.handleFetchBlocks(i, kept, rounds);
+      },
       fetchLatestBlocks: async (peer, authors) => this.peer(peer).handleFetchLatestBlocks(i, authors),
       fetchCommits: async (peer, from, to) => this.peer(peer).handleFetchCommits(i, from, to),
     };
@@ -191,6 +198,7 @@ describe("Authority", () => {
       commitSync: { lagRounds: 8, requestTimeoutMs: 500 },
     });
     t.after(() => net.stopAll());
+    net.pruned = true;
     for (let i = 0; i < SIZE; i++) await net.start(i);
     await waitFor(() => net.commits[1]!.length >= 3, "commits before the crash");
     await net.stop(1);

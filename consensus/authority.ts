@@ -165,7 +165,6 @@ export class Authority implements ConsensusService {
   handleBlock(peer: number, block: Block, encodedBytes?: number): void {
     if (this.stopped || this.inbound >= this.options.inboundBlocksMax) return;
     this.inbound++;
-    this.commitSyncer.observeRound(block.round);
     if (
       this.args.committee.isAuthority(block.author) &&
       block.round > (this.latestReceived[block.author]?.round ?? 0)
@@ -175,7 +174,9 @@ export class Authority implements ConsensusService {
     void this.run(() => {
       this.inbound--;
       const verified = this.verify(peer, block, encodedBytes);
-      if (verified !== null) this.core.addBlocks([verified], peer);
+      if (verified === null) return;
+      this.commitSyncer.observeRound(verified.author, verified.round);
+      this.core.addBlocks([verified], peer);
     });
   }
 

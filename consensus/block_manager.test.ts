@@ -27,7 +27,13 @@ describe("BlockManager", () => {
     const missing = manager.missingBlocks();
     assert.equal(missing.length, 4);
     const a1 = missing.find((m) => m.ref.author === 0)!;
-    assert.deepEqual(a1.peers, [0, 3], "the author first, then the peer that sent the child");
+    assert.deepEqual(
+      a1.peers,
+      [0, 3],
+      "the child's author, then the peer that sent it (A1's own author is A too)",
+    );
+    const b1 = missing.find((m) => m.ref.author === 1)!;
+    assert.deepEqual(b1.peers, [0, 3, 1], "the child's author first, the missing block's author last");
     const rest = manager.addBlocks(["A1", "B1", "C1", "D1"].map(block));
     assert.equal(rest.accepted.length, 5);
     assert.equal(dag.nameOf(rest.accepted.at(-1)!.key), "A2", "the child comes after its ancestors");

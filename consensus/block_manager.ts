@@ -24,7 +24,7 @@ import type { VerifiedBlock } from "./verified_block.ts";
  */
 export const SUSPENDED_BLOCKS_PER_AUTHORITY_MAX = 512;
 
-/** A block we need, and the peers most likely to hold it (its author first). */
+/** A block we need, and the peers most likely to hold it, best first. */
 export interface MissingBlock {
   readonly ref: BlockRef;
   readonly peers: readonly number[];
@@ -113,10 +113,13 @@ export class BlockManager {
         if (list === undefined) this.children.set(key, [entry]);
         else list.push(entry);
         if (this.waiting.has(key)) continue;
+        // Who surely holds it: the author of the block that references it (it proposed with it),
+        // then the peer that sent us that block, then the missing block's own author.
         const known = this.missing.get(key);
-        const peers = known?.peers ?? [ancestor.author];
-        if (!peers.includes(block.author)) peers.push(block.author);
-        if (peer !== undefined && !peers.includes(peer)) peers.push(peer);
+        const peers = known?.peers ?? [];
+        for (const candidate of [block.author, peer, ancestor.author]) {
+          if (candidate !== undefined && !peers.includes(candidate)) peers.push(candidate);
+        }
         if (known === undefined) this.missing.set(key, { ref: ancestor, peers });
       }
     }

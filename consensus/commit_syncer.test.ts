@@ -35,9 +35,12 @@ const range = (from: number, to: number) => {
 describe("CommitSyncer", () => {
   it("syncs only when blocks arrive from far above our DAG, asking f+1 stake of peers", () => {
     const syncer = new CommitSyncer(Committee.uniform(4), 0, { lagRounds: 5 });
-    syncer.observeRound(8);
+    syncer.observeRound(1, 8);
+    syncer.observeRound(2, 8);
     assert.deepEqual(syncer.plan(0, 3, 0), []);
-    syncer.observeRound(9);
+    syncer.observeRound(1, 1_000_000);
+    assert.deepEqual(syncer.plan(0, 3, 0), [], "one author far ahead (perhaps Byzantine) is not enough");
+    syncer.observeRound(2, 9);
     const requests = syncer.plan(0, 3, 0);
     assert.equal(requests.length, 2, "f+1 = 2 peers of stake 1");
     assert.ok(requests.every((r) => r.peer !== 0 && r.fromIndex === 1));
@@ -46,7 +49,8 @@ describe("CommitSyncer", () => {
 
   it("takes a commit only once f+1 stake returned the same digest, in chain order", () => {
     const syncer = new CommitSyncer(Committee.uniform(4), 0, { lagRounds: 1 });
-    syncer.observeRound(20);
+    syncer.observeRound(1, 20);
+    syncer.observeRound(2, 20);
     const [a, b] = syncer.plan(0, 0, 0);
     syncer.onResponse(a!.id, range(1, 5));
     assert.deepEqual(syncer.takeCertified(GENESIS_CHAIN_TIP), []);
@@ -61,7 +65,8 @@ describe("CommitSyncer", () => {
 
   it("rejects replies that skip commits or lack blocks", () => {
     const syncer = new CommitSyncer(Committee.uniform(4), 0, { lagRounds: 1 });
-    syncer.observeRound(20);
+    syncer.observeRound(1, 20);
+    syncer.observeRound(2, 20);
     const [a, b] = syncer.plan(0, 0, 0);
     const gap = range(1, 3);
     assert.throws(

@@ -54,7 +54,8 @@ interface Candidate {
 
 export class CommitSyncer {
   readonly options: CommitSyncOptions;
-  private highestSeenRound = 0;
+  /** Per authority, the highest round of a verified block of it we were sent. */
+  private readonly highestSeen: Float64Array;
   private readonly inFlight = new Map<number, CommitRequest>();
   private readonly candidates = new Map<number, Map<string, Candidate>>();
   private nextId = 1;
@@ -66,15 +67,27 @@ export class CommitSyncer {
     options: Partial<CommitSyncOptions> = {},
   ) {
     this.options = { ...DEFAULT_COMMIT_SYNC_OPTIONS, ...options };
+    this.highestSeen = new Float64Array(committee.size);
   }
 
-  /** Records the round of a block a peer sent us (accepted or not). */
-  observeRound(round: number): void {
-    if (round > this.highestSeenRound) this.highestSeenRound = round;
+  /** Records the round of a verified block by `author` (accepted into the DAG or not). */
+  observeRound(author: number, round: number): void {
+    if (this.committee.isAuthority(author) && round > this.highestSeen[author]!)
+      this.highestSeen[author] = round;
   }
 
+  /**
+   * Whether authorities holding f+1 stake (so at least one honest one) have
+   * shown us blocks more than `lagRounds` above our DAG; a lone Byzantine
+   * author signing far-future blocks cannot set off a sync.
+   */
   isBehind(localHighestRound: number): boolean {
-    return this.highestSeenRound > localHighestRound + this.options.lagRounds;
+    const threshold = localHighestRound + this.options.lagRounds;
+    let stake = 0;
+    for (let author = 0; author < this.committee.size; author++) {
+      if (this.highestSeen[author]! > threshold) stake += this.committee.stake(author);
+    }
+    return this.committee.reachedValidity(stake);
   }
 
   nextDeadlineMs(): number {

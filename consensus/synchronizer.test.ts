@@ -14,7 +14,7 @@ const refOf = (name: string) => {
 const missing = (...names: string[]) => names.map((n) => ({ ref: refOf(n), peers: [refOf(n).author, 3] }));
 
 describe("Synchronizer", () => {
-  it("asks the author first, batching by peer", () => {
+  it("asks the first named peer, batching by peer", () => {
     const sync = new Synchronizer(Committee.uniform(4), 0);
     const requests = sync.plan(missing("B1", "B2", "C1"), 0);
     assert.deepEqual(

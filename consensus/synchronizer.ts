@@ -3,9 +3,10 @@
  * Pure: the authority loop (or the simulator) sends the requests it plans
  * and reports the answers.
  *
- * A missing block is asked of its author first (an honest author holds all
- * its blocks), then of the peers that sent us blocks referencing it, then of
- * the other authorities in turn. Requests are bounded in size
+ * A missing block is asked first of the peers the block manager names (the
+ * author of a block that references it, who proposed with it; the peer that
+ * sent that block; the missing block's own author), then of the other
+ * authorities in turn. Requests are bounded in size
  * (`blocksPerRequestMax`), in number (`requestsPerPeerMax` per peer,
  * `requestsInFlightMax` in all) and in time (`requestTimeoutMs`, after which
  * the blocks are asked of the next peer). A reply may hold the blocks we
