@@ -74,7 +74,7 @@ function runWanProfile(flags: SimFlags): void {
   const cpuMsPerBlock = positive(flags.cpuMsPerBlock, "--cpu-ms-per-block") ?? calibrateCpuMsPerBlock();
   const leaderTimeoutMs = positive(flags.leaderTimeoutMs, "--leader-timeout-ms");
   const sizes =
-    flags.scaling === true ? [...new Set([10, validators, 100])].sort((a, b) => a - b) : [validators];
+    flags.scaling !== false ? [...new Set([10, validators, 100])].sort((a, b) => a - b) : [validators];
   const results: WanResult[] = sizes.map((n) =>
     runWan({
       validators: n,
@@ -91,7 +91,12 @@ function runWanProfile(flags: SimFlags): void {
       profile: "wan",
       ...main,
       paperLatencyMs: PAPER_WAN_LATENCY_MS,
-      scaling: flags.scaling === true ? results : undefined,
+      scaling: results.map((r) => ({
+        validators: r.validators,
+        leaderCommitLatencyP50Ms: r.leaderCommitLatencyP50Ms,
+        leaderCommitLatencyP99Ms: r.leaderCommitLatencyP99Ms,
+        txCommitLatencyP50Ms: r.txCommitLatencyP50Ms,
+      })),
     });
   } else {
     process.stdout.write(
@@ -244,8 +249,8 @@ export function register(program: Command): void {
       "--cpu-ms-per-block <ms>",
       "wan: CPU cost per received block (default: measured like the Core bench)",
     )
-    .option("--duration-ms <ms>", "wan: virtual time simulated per seed", "5000")
-    .option("--scaling", "wan: also report n = 10 and n = 100")
+    .option("--duration-ms <ms>", "wan: virtual time simulated per seed", "3000")
+    .option("--no-scaling", "wan: only the given size (by default n = 10 and n = 100 are reported too)")
     .option("--latency-figures", "lan: also report latency with uniform δ and with one crashed validator")
     .option("--json", "print one JSON object")
     .action((flags: SimFlags) => {
