@@ -49,8 +49,3 @@ export class SyncError extends HyperspaceError<
   SyncErrorCode,
   { readonly peer: number; readonly detail?: string }
 > {}
-
-/** Start-up and recovery failures that a node operator must see (not bugs). */
-export type RecoveryErrorCode = "STORE_INCONSISTENT" | "OWN_BLOCK_UNKNOWN_TO_PEERS";
-
-export class RecoveryError extends HyperspaceError<RecoveryErrorCode, { readonly detail: string }> {}

@@ -25,7 +25,7 @@ export {
   type RecoveredState,
 } from "./core.ts";
 export { DagState, type EquivocationEvidence } from "./dag_state.ts";
-export { BlockError, type BlockErrorCode, DagParseError, RecoveryError, SyncError } from "./errors.ts";
+export { BlockError, type BlockErrorCode, DagParseError, SyncError } from "./errors.ts";
 export { genesisBlocks } from "./genesis.ts";
 export type * from "./interface.ts";
 export { LeaderSchedule, type LeaderScheduleKind, LeaderSwapTable } from "./leader_schedule.ts";
