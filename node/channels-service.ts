@@ -11,6 +11,7 @@ import {
   channelStateKey,
   decodeChannelRecord,
   messageChannelId,
+  PayeeSession,
   type SubmitOutcome,
 } from "../channels/index.ts";
 import { Bucket, bucketKey, type Ledger, type Receipt, type Store } from "../ledger/index.ts";
@@ -55,6 +56,9 @@ export class ChannelService {
   private readonly transport: LibP2PChannelTransport;
   private readonly watcher = new ChannelWatcher();
   private actions: Promise<void> = Promise.resolve();
+  private readonly accepting = new Map<string, Promise<PayeeSession | null>>();
+  /** Channels with a challenge or settle submitted and not yet executed. */
+  private readonly inflight = new Set<string>();
 
   constructor(private readonly args: ChannelServiceArgs) {
     this.transport = new LibP2PChannelTransport(args.host);
@@ -119,7 +123,8 @@ export class ChannelService {
   /** Called after each executed commit, in order. */
   onCommit(index: number, receipts: readonly Receipt[]): void {
     const events = channelEventsOf(receipts);
-    if (events.length === 0) return;
+    // With no events the watcher still has to see the commit when a close is pending (deadlines pass).
+    if (events.length === 0 && this.watcher.size === 0) return;
     this.actions = this.actions.then(async () => {
       for (const event of events) {
         if (event.name === ChannelEventName.CloseStarted && this.watcher.isWatching(event.channelId)) {
@@ -141,19 +146,33 @@ export class ChannelService {
     });
   }
 
+  /**
+   * Carries out one watcher action. A challenge or settle is submitted in the
+   * background and tracked until it executes; while it is in flight the
+   * watcher's retries for that channel are skipped, so a lagging node does
+   * not send the same transaction twice.
+   */
   private async act(action: ReturnType<ChannelWatcher["onCommit"]>[number]): Promise<void> {
+    const key = toHex(action.channelId);
     switch (action.type) {
-      case "challenge": {
-        const outcome = await this.client.challenge(action.channelId);
-        this.args.log.info("challenged a stale close", {
-          channel: toHex(action.channelId),
-          success: outcome.success,
-        });
+      case "challenge":
+      case "settle": {
+        if (this.inflight.has(key)) return;
+        this.inflight.add(key);
+        const submit =
+          action.type === "challenge"
+            ? this.client.challenge(action.channelId)
+            : this.client.settle(action.channelId);
+        void submit
+          .then((outcome) =>
+            this.args.log.info(`channel ${action.type}`, { channel: key, success: outcome.success }),
+          )
+          .catch((error) =>
+            this.args.log.warn(`channel ${action.type} failed`, { channel: key, error: String(error) }),
+          )
+          .finally(() => this.inflight.delete(key));
         break;
       }
-      case "settle":
-        await this.client.settle(action.channelId);
-        break;
       case "stop-serving":
         break;
       case "deposit":
@@ -166,18 +185,35 @@ export class ChannelService {
     }
   }
 
-  /** A payer's first message about a channel: accept it if it pays this node, then handle the message. */
+  /**
+   * A payer's first message about a channel: accept the channel if it pays
+   * this node, start serving it, then handle the message. Messages that race
+   * in while the channel is being accepted wait for the same acceptance.
+   */
   private async acceptFromPayer(peer: string, message: ChannelMessage): Promise<void> {
     const channelId = messageChannelId(message);
+    const key = toHex(channelId);
+    let pending = this.accepting.get(key);
+    if (pending === undefined) {
+      pending = this.accept(channelId, peer).finally(() => this.accepting.delete(key));
+      this.accepting.set(key, pending);
+    }
+    const session = await pending;
+    if (session !== null && session.peer === peer) await session.handle(message);
+  }
+
+  private async accept(channelId: Uint8Array, peer: string): Promise<PayeeSession | null> {
+    const existing = this.endpoint.get(channelId);
+    if (existing instanceof PayeeSession) return existing;
     const record = this.getChannel(channelId);
-    if (record === null || !bytesEqual(record.payee, this.address)) return;
+    if (record === null || !bytesEqual(record.payee, this.address)) return null;
     await this.client.acceptChannel(channelId, {
       payerPeer: peer,
       policy: { challengePeriodMin: this.args.challengePeriodMin },
     });
     const session = await this.client.serve(channelId, { peer, unit: "payment", pricePerUnit: 1n });
     if (!this.watcher.isWatching(channelId)) this.watcher.watch(channelId);
-    await session.handle(message);
+    return session;
   }
 
   private chain(): ChannelChain {

@@ -74,6 +74,8 @@ export interface InitDevnetOptions {
   readonly leaderTimeoutMs?: number;
   /** scrypt cost of the keystores; tests lower it. */
   readonly scryptN?: number;
+  /** More settings for every validator's config file. */
+  readonly extraConfig?: Record<string, unknown>;
 }
 
 /** Creates keys, genesis and configs for a new devnet in `dir`. Starts nothing. */
@@ -139,6 +141,7 @@ export async function initDevnet(dirInput: string, options: InitDevnetOptions): 
       // A devnet is driven by local load tests: allow them well past the public default.
       rpcRatePerSecond: 100_000,
       ...(options.leaderTimeoutMs !== undefined ? { leaderTimeoutMs: options.leaderTimeoutMs } : {}),
+      ...options.extraConfig,
     };
     writeFileSync(entry.config, `${JSON.stringify(config, null, 2)}\n`);
   }

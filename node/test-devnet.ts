@@ -64,7 +64,10 @@ export class TestDevnet {
   ) {}
 
   /** Creates a devnet (keys, genesis, configs) in a temporary directory; starts nothing. */
-  static async create(validators: number, options: { leaderTimeoutMs?: number } = {}): Promise<TestDevnet> {
+  static async create(
+    validators: number,
+    options: { leaderTimeoutMs?: number; extraConfig?: Record<string, unknown> } = {},
+  ): Promise<TestDevnet> {
     const dir = mkdtempSync(join(tmpdir(), "hs-devnet-"));
     // A low scrypt cost keeps start-up fast; the keystore format is the same.
     const manifest = await initDevnet(dir, { validators, scryptN: 2 ** 10, ...options });
@@ -150,7 +153,7 @@ export class TestDevnet {
   }
 
   /** Writes a config for an extra full node (not in the committee) and returns its name and RPC URL. */
-  async addFullNode(name: string): Promise<DevnetValidator> {
+  async addFullNode(name: string, extraConfig: Record<string, unknown> = {}): Promise<DevnetValidator> {
     const dataDir = join(this.dir, name);
     mkdirSync(dataDir, { recursive: true });
     const rpcPort = await freePort();
@@ -166,6 +169,7 @@ export class TestDevnet {
         bootstrap: this.manifest.validators.map((v) => v.p2p),
         rpcHost: "127.0.0.1",
         rpcPort,
+        ...extraConfig,
       }),
     );
     const entry: DevnetValidator = {

@@ -73,7 +73,11 @@ export function rpcMethods(node: HyperspaceNode): Record<string, RpcMethod> {
     },
 
     hs_getWallet: {
-      handler: () => ({ address: formatAddress(node.channels.address), peerId: node.host.peerId }),
+      handler: () => ({
+        address: formatAddress(node.channels.address),
+        peerId: node.host.peerId,
+        addresses: node.host.multiaddrs(),
+      }),
     },
 
     hs_sendChannelMessage: {
