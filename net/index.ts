@@ -1,3 +1,4 @@
+export * from "./channel-transport.ts";
 export * from "./consensus-transport.ts";
 export * from "./constants.ts";
 export * from "./errors.ts";
@@ -13,4 +14,3 @@ export * from "./identity.ts";
 export * from "./peer-score.ts";
 export * from "./topics.ts";
 export * from "./validation.ts";
-export * from "./channel-transport.ts";

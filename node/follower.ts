@@ -1,6 +1,12 @@
-import { CommitSyncer } from "../consensus/commit_syncer.ts";
-import { BlockVerifier, type CommittedSubDag, type Committee } from "../consensus/index.ts";
-import { type CommitChainTip, chainTipOf, GENESIS_CHAIN_TIP } from "../consensus/linearizer.ts";
+import {
+  BlockVerifier,
+  type CommitChainTip,
+  CommitSyncer,
+  type CommittedSubDag,
+  type Committee,
+  chainTipOf,
+  GENESIS_CHAIN_TIP,
+} from "../consensus/index.ts";
 import type { ConsensusTransport } from "../net/index.ts";
 import type { Commit } from "../spec/index.ts";
 import type { RocksConsensusStore } from "./consensus-store.ts";
@@ -35,7 +41,8 @@ export class CommitFollower {
     this.syncer = new CommitSyncer(committee, -1, {});
     this.verifier = new BlockVerifier(committee, { clock: { nowMs: Date.now } });
     // A follower is always "behind": it learns of new commits only by asking.
-    for (let author = 0; author < committee.size; author++) this.syncer.observeRound(author, Number.MAX_SAFE_INTEGER);
+    for (let author = 0; author < committee.size; author++)
+      this.syncer.observeRound(author, Number.MAX_SAFE_INTEGER);
   }
 
   async start(): Promise<void> {

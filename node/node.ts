@@ -2,8 +2,14 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { channelsModule } from "../channels/index.ts";
-import { Authority } from "../consensus/authority.ts";
-import { type CommittedSubDag, Committee, ed25519Signer, type Timers } from "../consensus/index.ts";
+
+import {
+  Authority,
+  type CommittedSubDag,
+  Committee,
+  ed25519Signer,
+  type Timers,
+} from "../consensus/index.ts";
 import {
   type Genesis,
   Ledger,

@@ -209,7 +209,10 @@ describe("hyperspace channel", () => {
       const closed = await run(deps, ["close", second, "--fee", "5", ...as("payee")]);
       assert.equal(closed.status, "closed");
       assert.equal(chain.channel(channelId), null);
-      assert.equal(chain.ledger.getAccount(addressFromPublicKey(payee.publicKey)).balance, payeeBefore + 77n - 5n);
+      assert.equal(
+        chain.ledger.getAccount(addressFromPublicKey(payee.publicKey)).balance,
+        payeeBefore + 77n - 5n,
+      );
 
       // A third: a cooperative close approved by the payee.
       const third = (
