@@ -7,7 +7,6 @@
  * - ed25519: signature verifications per second through spec `verify`.
  * Target: ledger tx/s at least 0.5 x the lower bound.
  */
-import { createPrivateKey, sign as cryptoSign } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +22,7 @@ import {
 } from "../ledger/index.ts";
 import {
   addressFromPublicKey,
+  createSigner,
   encodeTransaction,
   generateKeyPair,
   type KeyPair,
@@ -56,19 +56,6 @@ const RAW_BATCHES_PER_ROUND = 8;
 /** Verifications per round for the ed25519 bound. */
 const VERIFICATIONS_PER_ROUND = 5_000;
 const CHAIN_ID = "hyperspace-bench";
-
-/** PKCS#8 DER prefix of an ed25519 private key; the 32-byte seed follows. */
-const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
-
-/** Bench setup signs through node:crypto (same RFC 8032 signatures as spec `sign`, many times faster). */
-function fastSigner(keys: KeyPair): (message: Uint8Array) => Uint8Array {
-  const key = createPrivateKey({
-    key: Buffer.concat([PKCS8_ED25519_PREFIX, keys.secretKey]),
-    format: "der",
-    type: "pkcs8",
-  });
-  return (message) => new Uint8Array(cryptoSign(null, message, key));
-}
 
 function seededKeys(count: number): KeyPair[] {
   return Array.from({ length: count }, (_, i) => {
@@ -120,7 +107,7 @@ function assertTrue(value: boolean): void {
 }
 
 function signedCommits(keys: readonly KeyPair[], addresses: readonly Uint8Array[]): Uint8Array[][] {
-  const signers = keys.map(fastSigner);
+  const signers = keys.map((k) => createSigner(k.secretKey));
   return Array.from({ length: COMMITS }, (_, c) =>
     keys.map((k, s) => {
       const body: TransactionBody = {
@@ -169,7 +156,7 @@ export async function bench(): Promise<void> {
   const commits = signedCommits(keys, addresses);
   const signed = keys.map((k, i) => {
     const message = new Uint8Array(32).fill(i & 0xff);
-    return { message, signature: fastSigner(k)(message), publicKey: k.publicKey };
+    return { message, signature: createSigner(k.secretKey)(message), publicKey: k.publicKey };
   });
   for (const s of signed) assertTrue(verify(s.signature, s.message, s.publicKey)); // warm the key cache
   const genesis = createGenesis({

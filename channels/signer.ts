@@ -1,11 +1,4 @@
-import { createPrivateKey, sign as cryptoSign, type KeyObject } from "node:crypto";
-import {
-  type KeyPair,
-  SECRET_KEY_BYTES,
-  type Voucher,
-  type VoucherBody,
-  voucherDigest,
-} from "../spec/index.ts";
+import { createSigner, type KeyPair, type Voucher, type VoucherBody, voucherDigest } from "../spec/index.ts";
 
 /**
  * The payer's voucher signer for the hot path. ed25519 signing is
@@ -19,20 +12,12 @@ export interface VoucherSigner {
   sign(body: VoucherBody): Voucher;
 }
 
-/** DER prefix of an ed25519 PKCS#8 private key; the 32-byte seed follows. */
-const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
-
 export function createVoucherSigner(keys: KeyPair): VoucherSigner {
-  if (keys.secretKey.byteLength !== SECRET_KEY_BYTES) throw new RangeError("ed25519 seed must be 32 bytes");
-  const key: KeyObject = createPrivateKey({
-    key: Buffer.concat([PKCS8_ED25519_PREFIX, keys.secretKey]),
-    format: "der",
-    type: "pkcs8",
-  });
+  const sign = createSigner(keys.secretKey);
   return {
     publicKey: keys.publicKey,
     sign(body: VoucherBody): Voucher {
-      const signature = new Uint8Array(cryptoSign(null, voucherDigest(body), key));
+      const signature = sign(voucherDigest(body));
       return {
         chainId: body.chainId,
         channelId: body.channelId,
