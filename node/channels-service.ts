@@ -26,17 +26,13 @@ import {
   type Voucher,
 } from "../spec/index.ts";
 import type { Logger } from "./logger.ts";
-
-/** How long `submit` waits for a transaction this node sent to execute. */
-const SUBMIT_TIMEOUT_MS = 60_000;
-const RECEIPT_POLL_MS = 25;
+import type { NodeWallet } from "./wallet.ts";
 
 export interface ChannelServiceArgs {
   readonly ledger: Ledger;
   readonly store: Store;
   readonly host: NetworkHost;
-  readonly keys: KeyPair;
-  readonly submit: (bytes: Uint8Array) => Promise<string>;
+  readonly wallet: NodeWallet;
   /** The shortest challenge period (commits) this node accepts channels with as payee. */
   readonly challengePeriodMin: number;
   readonly log: Logger;
@@ -68,7 +64,7 @@ export class ChannelService {
         args.log.debug("channel message dropped", { reason, peer, error: String(error ?? "") }),
     });
     this.client = new ChannelClient({
-      keys: args.keys,
+      keys: args.wallet.keys,
       chain: this.chain(),
       store: new ChannelStore(args.store),
       endpoint: this.endpoint,
@@ -109,6 +105,11 @@ export class ChannelService {
       if (!bytesEqual(record.payer, address) && !bytesEqual(record.payee, address)) return [];
       return [{ channelId: key.subarray(key.byteLength - 32), record }];
     });
+  }
+
+  /** Starts watching a channel this node serves as payee (the market's provider calls it). */
+  watch(channelId: Uint8Array): void {
+    if (!this.watcher.isWatching(channelId)) this.watcher.watch(channelId);
   }
 
   /** The best voucher this node holds as payee of a channel. */
@@ -220,31 +221,20 @@ export class ChannelService {
     const { ledger } = this.args;
     return {
       chainId: async () => ledger.chainId,
-      nonce: async (address) => ledger.getAccount(address).nonce,
+      // The wallet hands out nonces, so channel and market transactions of this account never collide.
+      nonce: async () => this.args.wallet.reserveNonce(),
       getChannel: async (channelId) => this.getChannel(channelId),
       commitIndex: async () => ledger.lastAppliedIndex,
-      submit: (tx) => this.submitAndWait(tx),
-    };
-  }
-
-  private async submitAndWait(tx: Transaction): Promise<SubmitOutcome> {
-    const digest = transactionDigest(tx);
-    await this.args.submit(encodeTransaction(tx));
-    const deadline = Date.now() + SUBMIT_TIMEOUT_MS;
-    for (;;) {
-      const receipt = await this.args.ledger.getReceipt(digest);
-      if (receipt !== null) {
+      submit: async (tx): Promise<SubmitOutcome> => {
+        const receipt = await this.args.wallet.submit(tx);
         return {
-          txHash: toHex(digest),
+          txHash: toHex(receipt.txHash),
           success: receipt.success,
           commitIndex: receipt.commitIndex,
           error: receipt.success ? null : `${receipt.errorCode}: ${receipt.errorMessage}`,
         };
-      }
-      if (Date.now() > deadline)
-        throw new Error(`transaction ${toHex(digest)} did not execute in ${SUBMIT_TIMEOUT_MS} ms`);
-      await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
-    }
+      },
+    };
   }
 
   async stop(): Promise<void> {

@@ -39,6 +39,8 @@ export interface NodeConfig {
   minRoundDelayMs: number;
   /** The shortest challenge period, in commits, this node accepts channels with as payee. Default: 600. */
   channelChallengePeriodMin: number;
+  /** The most this node locks in payment-channel deposits to buy inference, in base units. Default: 1,000,000. */
+  inferenceBudget: bigint;
   logLevel: LogLevel;
 }
 
@@ -120,6 +122,15 @@ function parse(raw: Record<string, unknown>, source: string, baseDir: string): P
       case "channelChallengePeriodMin":
         out[key] = int(key, value, source);
         break;
+      case "inferenceBudget":
+        if (!(typeof value === "string" || typeof value === "number") || !/^[0-9]+$/.test(String(value))) {
+          throw new ConfigError("BAD_VALUE", `inferenceBudget must be a whole amount (from ${source})`, {
+            key,
+            source,
+          });
+        }
+        out.inferenceBudget = BigInt(value);
+        break;
       case "logLevel":
         if (!LOG_LEVELS.includes(value as LogLevel)) {
           throw new ConfigError("BAD_VALUE", `logLevel must be one of ${LOG_LEVELS.join(", ")}`, {
@@ -193,6 +204,7 @@ export function resolveConfig(sources: {
     leaderTimeoutMs: merged.leaderTimeoutMs ?? 200,
     minRoundDelayMs: merged.minRoundDelayMs ?? 50,
     channelChallengePeriodMin: merged.channelChallengePeriodMin ?? 600,
+    inferenceBudget: merged.inferenceBudget ?? 1_000_000n,
     logLevel: merged.logLevel ?? "info",
   };
 }

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { channelsModule } from "../channels/index.ts";
-
 import {
   Authority,
   type CommittedSubDag,
@@ -11,6 +10,7 @@ import {
   type Timers,
 } from "../consensus/index.ts";
 import {
+  buildTransaction,
   type Genesis,
   Ledger,
   type LedgerModule,
@@ -19,6 +19,13 @@ import {
   RocksStore,
   validatorAddress,
 } from "../ledger/index.ts";
+import {
+  INFER_TOKEN_TOPIC,
+  MarketService,
+  marketModule,
+  marketRpcMethods,
+  OfferTopic,
+} from "../market/index.ts";
 import {
   type CommitteePeer,
   ConsensusTransport,
@@ -41,11 +48,13 @@ import { ChannelService } from "./channels-service.ts";
 import type { NodeConfig } from "./config.ts";
 import { RocksConsensusStore } from "./consensus-store.ts";
 import { CommitFollower } from "./follower.ts";
+import { libp2pInferenceTransport, serveInference } from "./inference-transport.ts";
 import { createKeyFile, readKeyFile } from "./keyfile.ts";
 import { readKeystore } from "./keystore.ts";
 import type { Logger } from "./logger.ts";
 import { Mempool, MempoolError } from "./mempool.ts";
 import { Metrics } from "./metrics.ts";
+import { createOpenAiHandler } from "./openai.ts";
 import { rpcMethods } from "./rpc/methods.ts";
 import { RpcServer } from "./rpc/server.ts";
 import {
@@ -56,6 +65,7 @@ import {
   type StateRootVote,
   signStateRootVote,
 } from "./state-certifier.ts";
+import { NodeWallet } from "./wallet.ts";
 
 /** Gossip topic of validators' signed state roots. */
 const StateRootTopic: Topic<StateRootVote> = {
@@ -72,6 +82,9 @@ const StateRootTopic: Topic<StateRootVote> = {
  * at this depth consensus waits for the ledger (backpressure).
  */
 const EXECUTION_QUEUE_MAX = 64;
+
+/** Rejected transactions remembered for our own submitters: minutes of rejections at devnet rates. */
+const REJECTIONS_KEPT = 10_000;
 
 /** A node this many commits behind the newest certified root reports itself as syncing. */
 const SYNCING_LAG_COMMITS = 10;
@@ -111,12 +124,15 @@ export class HyperspaceNode {
   private authority: Authority | null = null;
   private follower: CommitFollower | null = null;
   channels!: ChannelService;
+  market!: MarketService;
   private rpc!: RpcServer;
   private certifier!: StateCertifier;
   private keys: KeyPair | null = null;
   private ownIndex: number | null = null;
   private executing: Promise<void> = Promise.resolve();
   private executionDepth = 0;
+  /** Recently rejected transactions (hash → reason), so our own submitters learn of it; oldest dropped first. */
+  private readonly rejections = new Map<string, string>();
   private stopping = false;
   readonly authToken: string;
   private readonly log: Logger;
@@ -175,7 +191,7 @@ export class HyperspaceNode {
     this.ledger = await Ledger.open({
       store: this.store,
       genesis: this.genesis,
-      modules: [channelsModule, ...(this.components.modules ?? [])],
+      modules: [channelsModule, marketModule, ...(this.components.modules ?? [])],
     });
     this.consensusStore = new RocksConsensusStore(this.store);
     this.committee = new Committee(
@@ -203,8 +219,9 @@ export class HyperspaceNode {
       peerId: v.peerId,
       addresses: v.multiaddrs,
     }));
+    const peerKey = await loadOrCreatePeerKey(join(config.dataDir, "peer.key"));
     this.host = await NetworkHost.create({
-      privateKey: await loadOrCreatePeerKey(join(config.dataDir, "peer.key")),
+      privateKey: peerKey,
       chainId: this.genesis.chainId,
       listen: config.listen,
       announce: config.announce,
@@ -270,23 +287,71 @@ export class HyperspaceNode {
       await this.follower.start();
     }
 
+    const wallet = new NodeWallet(
+      this.keys ?? loadOrCreateWallet(join(config.dataDir, "wallet.key.json")),
+      this.ledger,
+      (bytes) => this.submitTransaction(bytes),
+      (hash) => this.rejections.get(hash),
+    );
     this.channels = new ChannelService({
       ledger: this.ledger,
       store: this.store,
       host: this.host,
-      keys: this.keys ?? loadOrCreateWallet(join(config.dataDir, "wallet.key.json")),
-      submit: (bytes) => this.submitTransaction(bytes),
+      wallet,
       challengePeriodMin: config.channelChallengePeriodMin,
       log: this.log.child("channels"),
     });
     await this.channels.start();
 
+    const chainId = this.genesis.chainId;
+    this.market = await MarketService.open({
+      account: {
+        chainId,
+        keys: wallet.keys,
+        address: wallet.address,
+        nowMs: () => this.ledger.lastCommit.timestampMs,
+        submit: async (kind, payload) => {
+          const receipt = await wallet.submitWith((nonce) =>
+            buildTransaction({ chainId, keys: wallet.keys, nonce }, kind, payload),
+          );
+          return receipt;
+        },
+      },
+      peer: { peerId: this.host.peerId, sign: (message) => peerKey.sign(message) },
+      ledger: this.ledger,
+      store: this.store,
+      channelClient: this.channels.client,
+      onPayeeChannel: (channelId) => this.channels.watch(channelId),
+      transport: libp2pInferenceTransport(this.host),
+      budget: config.inferenceBudget,
+      publishOffer: (offer) => this.host.publish(OfferTopic, offer).catch(() => 0),
+      isOnline: (peerId) => this.host.peers().includes(peerId),
+      onInferToken: (requestId, token) =>
+        this.rpc?.publish(INFER_TOKEN_TOPIC, {
+          requestId,
+          index: token.index,
+          text: token.text,
+          peerId: token.peerId,
+        }),
+    });
+    const market = this.market;
+    this.host.subscribe(
+      OfferTopic,
+      () => {},
+      (offer) => market.receiveOffer(offer),
+    );
+    await serveInference(this.host, market.handleInferenceStream);
+    const openAi = createOpenAiHandler({
+      keys: market.keys,
+      backendFor: (podId) => market.openAiBackendFor(podId),
+    });
+
     this.rpc = new RpcServer({
       host: config.rpcHost,
       port: config.rpcPort,
-      methods: rpcMethods(this),
+      methods: { ...rpcMethods(this), ...marketRpcMethods(market) },
       authToken: this.authToken,
-      topics: ["commits", "receipts"],
+      topics: ["commits", "receipts", INFER_TOKEN_TOPIC],
       ratePerSecond: config.rpcRatePerSecond,
       metrics: this.metrics,
       log: this.log.child("rpc"),
@@ -296,7 +361,7 @@ export class HyperspaceNode {
           response.end(await this.metrics.registry.metrics());
           return true;
         }
-        return false;
+        return openAi(request, response);
       },
     });
     const url = await this.rpc.listen();
@@ -385,6 +450,12 @@ export class HyperspaceNode {
       transactions,
     });
     if (result.alreadyApplied) return;
+    for (const r of result.rejected) {
+      if (r.txHash === null) continue;
+      if (this.rejections.size >= REJECTIONS_KEPT)
+        this.rejections.delete(this.rejections.keys().next().value as string);
+      this.rejections.set(toHex(r.txHash), r.reason);
+    }
     this.mempool.pruneExecuted(uniqueSenders(result.receipts));
     this.metrics.mempoolSize.set(this.mempool.size);
     this.metrics.commits.inc();
@@ -455,6 +526,7 @@ export class HyperspaceNode {
     if (this.stopping) return;
     this.stopping = true;
     await this.rpc?.close().catch(() => {});
+    await this.market?.close().catch(() => {});
     await this.channels?.stop().catch(() => {});
     await this.authority?.stop().catch(() => {});
     await this.follower?.stop().catch(() => {});
