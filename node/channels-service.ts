@@ -16,15 +16,7 @@ import {
 } from "../channels/index.ts";
 import { Bucket, bucketKey, type Ledger, type Receipt, type Store } from "../ledger/index.ts";
 import { LibP2PChannelTransport, type NetworkHost } from "../net/index.ts";
-import {
-  bytesEqual,
-  encodeTransaction,
-  type KeyPair,
-  type Transaction,
-  toHex,
-  transactionDigest,
-  type Voucher,
-} from "../spec/index.ts";
+import { bytesEqual, toHex, type Voucher } from "../spec/index.ts";
 import type { Logger } from "./logger.ts";
 import type { NodeWallet } from "./wallet.ts";
 
