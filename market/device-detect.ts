@@ -46,13 +46,22 @@ export function detectDevice(
   if (declaredVramGb !== undefined && !(Number.isFinite(declaredVramGb) && declaredVramGb > 0)) {
     throw new MarketError("BAD_DEVICE", "--vram-gb must be a positive number", { declaredVramGb });
   }
-  if (requested === "cpu") return { device: "cpu", vramMib: 0, vramSource: "none" };
+  // A CPU machine may declare memory for routing (a test, or a CPU host standing in for a GPU one).
+  const onCpu: DetectedDevice =
+    declaredVramGb === undefined
+      ? { device: "cpu", vramMib: 0, vramSource: "none" }
+      : {
+          device: "cpu",
+          vramMib: Math.min(VRAM_MIB_MAX, Math.round(declaredVramGb * MIB_PER_GIB)),
+          vramSource: "declared",
+        };
+  if (requested === "cpu") return onCpu;
   const cuda = probes.cuda();
   if (!cuda) {
     if (requested === "cuda") {
       throw new MarketError("BAD_DEVICE", "cuda was asked for but onnxruntime cannot run on it here", {});
     }
-    return { device: "cpu", vramMib: 0, vramSource: "none" };
+    return onCpu;
   }
   if (declaredVramGb !== undefined) {
     return {

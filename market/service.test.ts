@@ -171,7 +171,7 @@ describe("MarketService and its RPC methods", () => {
 
 describe("device detection", () => {
   const probes = (cuda: boolean, vramMib: number | null) => ({ cuda: () => cuda, vramMib: () => vramMib });
-  it("uses cuda and nvidia-smi's memory when present, the declared memory first, and cpu otherwise", () => {
+  it("uses cuda and nvidia-smi's memory when present, the declared memory first (on cpu too), and cpu otherwise", () => {
     assert.deepEqual(detectDevice("cpu", undefined, probes(true, 8192)), {
       device: "cpu",
       vramMib: 0,
@@ -191,6 +191,11 @@ describe("device detection", () => {
       device: "cpu",
       vramMib: 0,
       vramSource: "none",
+    });
+    assert.deepEqual(detectDevice("cpu", 8, probes(false, null)), {
+      device: "cpu",
+      vramMib: 8_192,
+      vramSource: "declared",
     });
     assert.throws(() => detectDevice("cuda", undefined, probes(false, null)), MarketError);
     assert.throws(() => detectDevice("cuda", undefined, probes(true, null)), MarketError);

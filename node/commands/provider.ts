@@ -70,7 +70,7 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
         [
           `provider  ${result.address} (peer ${result.peerId})`,
           `model     ${model.name} sha256 ${model.sha256}`,
-          `device    ${result.device}${result.device === "cuda" ? ` ${result.vramGb} GiB (${result.vramSource})` : ""}`,
+          `device    ${result.device}${result.vramSource !== "none" ? ` ${result.vramGb} GiB (${result.vramSource})` : ""}`,
           `price     ${result.pricePerToken} per token, bond ${result.bond}`,
           `tx        ${result.txHash}`,
           "",
