@@ -44,6 +44,11 @@ export interface NodeConfig {
   logLevel: LogLevel;
 }
 
+/** The node's RocksDB (ledger and consensus) lives in <dataDir>/db; the ledger CLI reads the same place. */
+export function databaseDir(dataDir: string): string {
+  return join(dataDir, "db");
+}
+
 export type ConfigErrorCode = "BAD_FILE" | "BAD_VALUE";
 
 export class ConfigError extends HyperspaceError<ConfigErrorCode, { key?: string; source?: string }> {}

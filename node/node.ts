@@ -45,7 +45,7 @@ import {
   transactionDigest,
 } from "../spec/index.ts";
 import { ChannelService } from "./channels-service.ts";
-import type { NodeConfig } from "./config.ts";
+import { databaseDir, type NodeConfig } from "./config.ts";
 import { RocksConsensusStore } from "./consensus-store.ts";
 import { CommitFollower } from "./follower.ts";
 import { libp2pInferenceTransport, serveInference } from "./inference-transport.ts";
@@ -187,7 +187,7 @@ export class HyperspaceNode {
   private async startParts(): Promise<void> {
     const { config } = this;
     this.genesis = parseGenesis(readFileSync(config.genesisFile, "utf8"));
-    this.store = await RocksStore.open(join(config.dataDir, "db"));
+    this.store = await RocksStore.open(databaseDir(config.dataDir));
     this.ledger = await Ledger.open({
       store: this.store,
       genesis: this.genesis,

@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
 import {
   buildTransfer,
@@ -25,7 +24,7 @@ import {
   toHex,
   transactionDigest,
 } from "../../spec/index.ts";
-import { resolveConfig } from "../config.ts";
+import { databaseDir, resolveConfig } from "../config.ts";
 import { readKeyFile } from "../keyfile.ts";
 import { printJson, UsageError } from "../output.ts";
 import { parseAmount } from "./genesis.ts";
@@ -54,7 +53,7 @@ export function resolvePaths(options: DataOptions): Paths {
   return {
     dataDir: config.dataDir,
     genesisFile: config.genesisFile,
-    ledgerDir: join(config.dataDir, "ledger"),
+    ledgerDir: databaseDir(config.dataDir),
   };
 }
 
