@@ -89,7 +89,6 @@ describe("provider registry", () => {
       [{ peerId: ACTORS[2]!.peerId }, "BAD_PEER_SIGNATURE"],
       [{ peerId: "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N" }, "BAD_PEER_ID"],
       [{ bond: PROVIDER_BOND_MIN - 1n }, "BOND_TOO_LOW"],
-      [{ device: "cpu" }, "BAD_DEVICE"],
       [{ device: "cuda", vramMib: 0 }, "BAD_DEVICE"],
       [{ models: [] }, "BAD_REQUEST"],
       [{ bond: 10n ** 12n }, "INSUFFICIENT_BALANCE"],

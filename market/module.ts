@@ -154,8 +154,9 @@ const providerRegister = handler(MarketKind.ProviderRegister, (context, payload)
   checkPeerBinding(context.chainId, context.sender, payload.peerId, payload.peerSignature);
   if (payload.models.length === 0)
     throw new MarketError("BAD_REQUEST", "a provider serves at least one model", {});
-  if ((payload.device === "cpu") !== (payload.vramMib === 0)) {
-    throw new MarketError("BAD_DEVICE", "cuda declares its VRAM; cpu declares none", {
+  // A GPU provider states its memory; a CPU provider may declare memory for routing (tests, CPU stand-ins).
+  if (payload.device === "cuda" && payload.vramMib === 0) {
+    throw new MarketError("BAD_DEVICE", "a cuda provider declares its VRAM", {
       device: payload.device,
       vramMib: payload.vramMib,
     });

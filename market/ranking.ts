@@ -49,8 +49,8 @@ export function ineligibility(
   if (model !== undefined && !candidate.models.some((m) => matchesModel(m, model))) return "model";
   if (candidate.models.length === 0) return "model";
   const minVramGb = constraints.minVramGb ?? 0;
-  if (minVramGb > 0 && (candidate.device !== "cuda" || candidate.vramMib < minVramGb * MIB_PER_GIB))
-    return "vram";
+  // Declared memory counts whatever the device (a CPU provider may declare memory for routing).
+  if (minVramGb > 0 && candidate.vramMib < minVramGb * MIB_PER_GIB) return "vram";
   if (constraints.maxPricePerToken !== undefined && candidate.pricePerToken > constraints.maxPricePerToken)
     return "price";
   return null;
