@@ -10,6 +10,7 @@ import {
   encodeWith,
   type Voucher,
 } from "../spec/index.ts";
+import { codecProperties, runSeed } from "../spec/testing.ts";
 import { END_REASON_BYTES_MAX } from "./constants.ts";
 import type { ChannelError } from "./errors.ts";
 import { CHANNEL_EVENT_CODECS, decodeChannelEvent, encodeChannelEvent, SettlementKind } from "./events.ts";
@@ -26,8 +27,7 @@ import {
 } from "./payloads.ts";
 import { type ChannelRecord, ChannelRecordCodec } from "./record.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`channels codecs.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("channels codecs.test");
 
 const amount = fc.bigInt({ min: 0n, max: AMOUNT_MAX });
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
@@ -158,66 +158,6 @@ const CHANNEL_CODEC_CASES: [Codec<never>, fc.Arbitrary<never>][] = [
     ),
   ],
 ] as [Codec<never>, fc.Arbitrary<never>][];
-
-function decodeOrError<T>(codec: Codec<T>, input: Uint8Array): T | CodecError {
-  try {
-    return decodeWith(codec, input);
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    throw error;
-  }
-}
-
-/** Round-trip, truncation/trailing-byte and mutated-byte properties of one codec. */
-function codecProperties(codec: Codec<never>, arbitrary: fc.Arbitrary<never>, runSeed: number): void {
-  describe(`${codec.type} codec`, () => {
-    it("round-trips", () => {
-      fc.assert(
-        fc.property(arbitrary, (value) => {
-          const encoded = encodeWith(codec, value);
-          assert.ok(
-            encoded.byteLength <= codec.maxBytes,
-            `${encoded.byteLength} > maxBytes ${codec.maxBytes}`,
-          );
-          const decoded = decodeWith(codec, encoded);
-          assert.deepEqual(codec.toValue(decoded), codec.toValue(value));
-          assert.deepEqual(encodeWith(codec, decoded), encoded);
-        }),
-        { seed: runSeed, numRuns: 200 },
-      );
-    });
-
-    it("rejects truncations and trailing bytes with a CodecError", () => {
-      fc.assert(
-        fc.property(
-          arbitrary,
-          fc.nat(),
-          fc.uint8Array({ minLength: 1, maxLength: 4 }),
-          (value, cut, extra) => {
-            const encoded = encodeWith(codec, value);
-            assert.ok(
-              decodeOrError(codec, encoded.subarray(0, cut % encoded.byteLength)) instanceof CodecError,
-            );
-            assert.ok(decodeOrError(codec, Buffer.concat([encoded, extra])) instanceof CodecError);
-          },
-        ),
-        { seed: runSeed, numRuns: 200 },
-      );
-    });
-
-    it("rejects a mutated byte with a CodecError, or decodes it to a value that re-encodes to exactly those bytes", () => {
-      fc.assert(
-        fc.property(arbitrary, fc.nat(), fc.integer({ min: 1, max: 255 }), (value, position, xor) => {
-          const mutated = new Uint8Array(encodeWith(codec, value));
-          mutated[position % mutated.byteLength]! ^= xor;
-          const result = decodeOrError(codec, mutated);
-          if (!(result instanceof CodecError)) assert.deepEqual(encodeWith(codec, result), mutated);
-        }),
-        { seed: runSeed, numRuns: 300 },
-      );
-    });
-  });
-}
 
 for (const [codec, arbitrary] of CHANNEL_CODEC_CASES) codecProperties(codec, arbitrary, seed);
 

@@ -22,6 +22,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { Receipt as LedgerReceipt } from "../ledger/index.ts";
 import { bytesEqual, type Voucher } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { CHALLENGE_PERIOD_COMMITS_MIN } from "./constants.ts";
 import { ChannelEventName, channelEventsOf } from "./events.ts";
 import {
@@ -45,8 +46,7 @@ import {
   signCooperativeClose,
 } from "./transactions.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`channels invariants.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("channels invariants.test");
 
 const ACTORS = 4;
 const actor = fc.integer({ min: 0, max: ACTORS - 1 });

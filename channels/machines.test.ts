@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { MemoryStore, openRocksStore, type Store, type WriteBatch } from "../ledger/index.ts";
 import { addressFromPublicKey, type Voucher } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { ChannelStore } from "./channel-store.ts";
 import type { ChannelError } from "./errors.ts";
 import { LocalChannelState } from "./local-records.ts";
@@ -14,8 +15,7 @@ import { PayerChannel } from "./payer.ts";
 import { createVoucherSigner } from "./signer.ts";
 import { ADDRESSES, CHAIN_ID, KEYS, OTHER_CHAIN_ID, voucherFor } from "./test-fixtures.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`channels machines.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("channels machines.test");
 
 const PAYER = KEYS[0]!;
 const PAYEE = KEYS[1]!;

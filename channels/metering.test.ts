@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { MemoryStore, openRocksStore, type Store } from "../ledger/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { ChannelStore } from "./channel-store.ts";
 import { UNPAID_UNITS_MAX } from "./constants.ts";
 import { ChannelEndpoint } from "./endpoint.ts";
@@ -17,8 +18,7 @@ import { PayerSession } from "./payer-session.ts";
 import { createVoucherSigner } from "./signer.ts";
 import { ADDRESSES, CHAIN_ID, KEYS, voucherFor } from "./test-fixtures.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`channels metering.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("channels metering.test");
 
 const channelId = new Uint8Array(32).fill(3);
 /** Virtual milliseconds per simulation step. */

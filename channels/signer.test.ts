@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AMOUNT_MAX, generateKeyPair, signVoucher, verifyVoucher } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { createVoucherSigner } from "./signer.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`channels signer.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("channels signer.test");
 
 describe("the node:crypto voucher signer", () => {
   it("signs exactly the bytes noble signs, and they verify", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { bytesEqual, type Transaction } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { CHALLENGE_RETRY_COMMITS } from "./constants.ts";
 import { ChannelEventName, channelEventsOf } from "./events.ts";
 import { ADDRESSES, FEE, GENESIS_BALANCE, KEYS, TestChain, voucherFor } from "./test-fixtures.ts";
@@ -14,8 +15,7 @@ import {
 } from "./transactions.ts";
 import { ChannelWatcher, type WatcherAction } from "./watcher.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`channels watcher.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("channels watcher.test");
 
 const PAYER = 0;
 const PAYEE = 1;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { type Codec, CodecError, decodeWith, encodeWith } from "../spec/index.ts";
+import { codecProperties, runSeed } from "../spec/testing.ts";
 import { MULTIADDRS_MAX } from "./constants.ts";
 import { StakePayloadCodec, TransferPayloadCodec, UnstakePayloadCodec } from "./core-payloads.ts";
 import { CommitRecordCodec } from "./meta.ts";
@@ -9,8 +10,7 @@ import { type Receipt, ReceiptCodec } from "./receipt.ts";
 import { AmountCodec, ChainParamsCodec } from "./state-keys.ts";
 import { ValidatorEntryCodec } from "./validator.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`codecs.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("ledger codecs.test");
 
 const amount = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
@@ -73,60 +73,7 @@ const CASES: [Codec<never>, fc.Arbitrary<never>][] = [
   [AmountCodec, amount],
 ] as [Codec<never>, fc.Arbitrary<never>][];
 
-function decodeOrError<T>(codec: Codec<T>, input: Uint8Array): T | CodecError {
-  try {
-    return decodeWith(codec, input);
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    throw error;
-  }
-}
-
-for (const [codec, arbitrary] of CASES) {
-  describe(`${codec.type} codec`, () => {
-    it("round-trips", () => {
-      fc.assert(
-        fc.property(arbitrary, (value) => {
-          const encoded = encodeWith(codec, value);
-          const decoded = decodeWith(codec, encoded);
-          assert.deepEqual(codec.toValue(decoded), codec.toValue(value));
-          assert.deepEqual(encodeWith(codec, decoded), encoded);
-        }),
-        { seed, numRuns: 200 },
-      );
-    });
-
-    it("rejects truncations and trailing bytes with a CodecError", () => {
-      fc.assert(
-        fc.property(
-          arbitrary,
-          fc.nat(),
-          fc.uint8Array({ minLength: 1, maxLength: 4 }),
-          (value, cut, extra) => {
-            const encoded = encodeWith(codec, value);
-            assert.ok(
-              decodeOrError(codec, encoded.subarray(0, cut % encoded.byteLength)) instanceof CodecError,
-            );
-            assert.ok(decodeOrError(codec, Buffer.concat([encoded, extra])) instanceof CodecError);
-          },
-        ),
-        { seed, numRuns: 200 },
-      );
-    });
-
-    it("rejects a mutated byte with a CodecError, or decodes it to a value that re-encodes to exactly those bytes", () => {
-      fc.assert(
-        fc.property(arbitrary, fc.nat(), fc.integer({ min: 1, max: 255 }), (value, position, xor) => {
-          const mutated = new Uint8Array(encodeWith(codec, value));
-          mutated[position % mutated.byteLength]! ^= xor;
-          const result = decodeOrError(codec, mutated);
-          if (!(result instanceof CodecError)) assert.deepEqual(encodeWith(codec, result), mutated);
-        }),
-        { seed, numRuns: 300 },
-      );
-    });
-  });
-}
+for (const [codec, arbitrary] of CASES) codecProperties(codec, arbitrary, seed);
 
 describe("bounds", () => {
   it("rejects a stake payload with too many multiaddrs and a validator with a short key", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AssertionError, encodeTransaction, toHex, transactionDigest, utf8 } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { Bucket, bucketKey } from "./buckets.ts";
 import { coreModule } from "./core-module.ts";
 import { buildStake, buildTransaction, buildTransfer, buildUnstake } from "./core-payloads.ts";
@@ -23,8 +24,7 @@ import {
   vaultModule,
 } from "./test-fixtures.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`execute.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("execute.test");
 
 const genesis = testGenesis();
 const SUPPLY = genesisSupply(genesis);

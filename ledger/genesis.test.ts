@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { addressFromPublicKey, encodeAccount, formatAddress, generateKeyPair, toHex } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { LedgerError } from "./errors.ts";
 import {
   createGenesis,
@@ -17,8 +18,7 @@ import { verifyProof } from "./proof.ts";
 import { accountKey } from "./state-keys.ts";
 import { ADDRESSES, KEYS, testGenesis } from "./test-fixtures.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`genesis.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("genesis.test");
 
 const arbitraryGenesis = fc
   .record({

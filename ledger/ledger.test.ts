@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import { decodeAccount, encodeAccount, encodeTransaction, toHex, transactionDigest } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { buildTransfer } from "./core-payloads.ts";
 import { LedgerError } from "./errors.ts";
 import { createGenesis } from "./genesis.ts";
@@ -24,8 +25,7 @@ import {
   vaultModule,
 } from "./test-fixtures.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`ledger.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("ledger.test");
 
 const genesis = testGenesis();
 const dirs: string[] = [];

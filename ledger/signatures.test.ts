@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import fc from "fast-check";
 import { generateKeyPair, sign, verify } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { prepareTransactions, prepareTransactionsParallel } from "./prepare.ts";
 import { verifySignatures } from "./signatures.ts";
 import { arbitraryCommits, buildOps, CHAIN_ID } from "./test-fixtures.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`signatures.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("signatures.test");
 
 const keys = Array.from({ length: 4 }, (_, i) => generateKeyPair(new Uint8Array(32).fill(i + 1)));
 

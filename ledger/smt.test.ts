@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { CodecError, sha256 } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { decodeStateProof, encodeStateProof, proveKey, type StateProof, verifyProof } from "./proof.ts";
 import {
   EMPTY_ROOT,
@@ -13,8 +14,7 @@ import {
   stateValueHash,
 } from "./smt.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`smt.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("smt.test");
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

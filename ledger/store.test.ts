@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
+import { runSeed } from "../spec/testing.ts";
 import { Bucket, bucketKey, indexKey, readIndexKey } from "./buckets.ts";
 import { LedgerError } from "./errors.ts";
 import { MemoryStore } from "./memory-store.ts";
 import { openRocksStore, type RocksStore } from "./rocks-store.ts";
 import { collectPrefix, prefixEnd, type Store, WriteBatch } from "./store.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`store.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("store.test");
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 /** Keys from a tiny alphabet so puts, deletes and prefixes collide often. */

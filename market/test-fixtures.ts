@@ -3,9 +3,6 @@
  * genesis, the real ledger (channels and market modules) driven one commit
  * per call, and a MarketAccount over it. Not exported from index.ts.
  */
-import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import fc from "fast-check";
 import { type ChannelChain, channelsModule, decodeChannelRecord } from "../channels/index.ts";
 import {
   Bucket,
@@ -21,11 +18,7 @@ import {
 } from "../ledger/index.ts";
 import {
   addressFromPublicKey,
-  type Codec,
-  CodecError,
-  decodeWith,
   encodeTransaction,
-  encodeWith,
   generateKeyPair,
   type KeyPair,
   sign,
@@ -208,67 +201,4 @@ export class TestChain {
   }
 }
 
-export function runSeed(name: string): number {
-  const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-  console.log(`${name} seed=${seed} (replay with FC_SEED=${seed})`);
-  return seed;
-}
-
-function decodeOrError<T>(codec: Codec<T>, input: Uint8Array): T | CodecError {
-  try {
-    return decodeWith(codec, input);
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    throw error;
-  }
-}
-
-/** Round-trip, truncation/trailing-byte and mutated-byte properties of one codec. */
-export function codecProperties<T>(codec: Codec<T>, arbitrary: fc.Arbitrary<T>, seed: number): void {
-  describe(`${codec.type} codec`, () => {
-    it("round-trips within maxBytes", () => {
-      fc.assert(
-        fc.property(arbitrary, (value) => {
-          const encoded = encodeWith(codec, value);
-          assert.ok(
-            encoded.byteLength <= codec.maxBytes,
-            `${encoded.byteLength} > maxBytes ${codec.maxBytes}`,
-          );
-          const decoded = decodeWith(codec, encoded);
-          assert.deepEqual(codec.toValue(decoded), codec.toValue(value));
-        }),
-        { seed, numRuns: 200 },
-      );
-    });
-
-    it("rejects truncations and trailing bytes with a CodecError", () => {
-      fc.assert(
-        fc.property(
-          arbitrary,
-          fc.nat(),
-          fc.uint8Array({ minLength: 1, maxLength: 4 }),
-          (value, cut, extra) => {
-            const encoded = encodeWith(codec, value);
-            assert.ok(
-              decodeOrError(codec, encoded.subarray(0, cut % encoded.byteLength)) instanceof CodecError,
-            );
-            assert.ok(decodeOrError(codec, Buffer.concat([encoded, extra])) instanceof CodecError);
-          },
-        ),
-        { seed, numRuns: 200 },
-      );
-    });
-
-    it("rejects a mutated byte with a CodecError, or decodes it to a value that re-encodes to exactly those bytes", () => {
-      fc.assert(
-        fc.property(arbitrary, fc.nat(), fc.integer({ min: 1, max: 255 }), (value, position, xor) => {
-          const mutated = new Uint8Array(encodeWith(codec, value));
-          mutated[position % mutated.byteLength]! ^= xor;
-          const result = decodeOrError(codec, mutated);
-          if (!(result instanceof CodecError)) assert.deepEqual(encodeWith(codec, result), mutated);
-        }),
-        { seed, numRuns: 300 },
-      );
-    });
-  });
-}
+export { codecProperties, runSeed } from "../spec/testing.ts";

@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { after, it } from "node:test";
 import fc from "fast-check";
 import { addressFromPublicKey, formatAddress, generateKeyPair, toHex } from "../spec/index.ts";
+import { runSeed } from "../spec/testing.ts";
 import { createKeyFile, KeyFileError, readKeyFile, readPublicKeyFile, writeKeyFile } from "./keyfile.ts";
 
-const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`keyfile.test seed=${seed} (replay with FC_SEED=${seed})`);
+const seed = runSeed("keyfile.test");
 const dir = mkdtempSync(join(tmpdir(), "hyperspace-keyfile-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -13,6 +13,7 @@ import { BlockCodec } from "./block.ts";
 import { type Codec, decodeWith, encode, encodeWith } from "./codec.ts";
 import { CommitCodec } from "./commit.ts";
 import { CodecError } from "./errors.ts";
+import { decodeOrCodecError } from "./testing.ts";
 import { TransactionCodec } from "./transaction.ts";
 import { VoucherCodec } from "./voucher.ts";
 
@@ -23,16 +24,6 @@ const CASES: [Codec<never>, fc.Arbitrary<never>][] = [
   [AccountCodec as Codec<never>, arbitraryAccount as fc.Arbitrary<never>],
   [VoucherCodec as Codec<never>, arbitraryVoucher as fc.Arbitrary<never>],
 ];
-
-/** Decoding either succeeds canonically or fails with a CodecError; nothing else may escape. */
-function decodeOrCodecError<T>(codec: Codec<T>, bytes: Uint8Array): T | CodecError {
-  try {
-    return decodeWith(codec, bytes);
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    throw error;
-  }
-}
 
 for (const [codec, arbitrary] of CASES) {
   describe(`${codec.type} codec`, () => {
