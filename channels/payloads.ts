@@ -90,13 +90,8 @@ export interface CooperativeCloseBody {
   readonly payeeAmount: bigint;
 }
 
-export const COOPERATIVE_CLOSE_TAG = "cooperative-close";
-
 export function cooperativeCloseDigest(body: CooperativeCloseBody): Uint8Array {
-  return hash(
-    Domain.Voucher,
-    encode([COOPERATIVE_CLOSE_TAG, body.chainId, body.channelId, body.payeeAmount]),
-  );
+  return hash(Domain.ChannelCooperativeClose, encode([body.chainId, body.channelId, body.payeeAmount]));
 }
 
 /** A voucher nested in a payload, or null. */

@@ -5,10 +5,12 @@ import {
   type Codec,
   CodecError,
   DIGEST_BYTES,
+  Domain,
   decodeWith,
   encodeWith,
   FieldReader,
   fromHex,
+  hash,
   toHex,
 } from "../spec/index.ts";
 import {
@@ -20,7 +22,6 @@ import {
   API_KEYS_MAX,
   MODEL_NAME_BYTES_MAX,
 } from "./constants.ts";
-import { MarketDomain, marketHash } from "./domains.ts";
 import { MarketError } from "./errors.ts";
 import { localKey, localPrefix, MarketLocalKind } from "./local-keys.ts";
 
@@ -118,7 +119,7 @@ export function apiKeyId(text: string): Uint8Array | null {
   const secret = new Uint8Array(Buffer.from(body, "base64url"));
   if (secret.byteLength !== API_KEY_SECRET_BYTES || Buffer.from(secret).toString("base64url") !== body)
     return null;
-  return marketHash(MarketDomain.ApiKey, secret);
+  return hash(Domain.MarketApiKey, secret);
 }
 
 /** What a request holds while it runs: the most it may cost, released with what it did cost. */
@@ -204,7 +205,7 @@ export class ApiKeyStore {
     }
     const secret = new Uint8Array(randomBytes(API_KEY_SECRET_BYTES));
     const key = API_KEY_PREFIX + Buffer.from(secret).toString("base64url");
-    const id = toHex(marketHash(MarketDomain.ApiKey, secret));
+    const id = toHex(hash(Domain.MarketApiKey, secret));
     const record: ApiKeyRecord = {
       name,
       podId: new Uint8Array(limits.podId),

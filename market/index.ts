@@ -3,7 +3,6 @@ export * from "./api-keys.ts";
 export * from "./completion-backend.ts";
 export * from "./constants.ts";
 export * from "./device-detect.ts";
-export * from "./domains.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./frames.ts";

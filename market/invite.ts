@@ -4,11 +4,13 @@ import {
   type Codec,
   CodecError,
   DIGEST_BYTES,
+  Domain,
   decodeWith,
   type Encodable,
   encode,
   encodeWith,
   FieldReader,
+  hash,
   type KeyPair,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -16,7 +18,6 @@ import {
   verify,
 } from "../spec/index.ts";
 import { INVITE_CODE_PREFIX, INVITE_NONCE_BYTES, INVITE_TTL_MS_MAX } from "./constants.ts";
-import { MarketDomain, marketHash } from "./domains.ts";
 import { MarketError } from "./errors.ts";
 import { POD_ROLES, type PodRole, readChoice } from "./model-ref.ts";
 
@@ -79,7 +80,7 @@ export const InviteCodeCodec: Codec<InviteCode> = {
 
 /** The invite's id: the digest of its body. Single-use and revocation are tracked on chain by it. */
 export function inviteId(body: InviteCodeBody): Uint8Array {
-  return marketHash(MarketDomain.Invite, encode(bodyValue(body)));
+  return hash(Domain.MarketInvite, encode(bodyValue(body)));
 }
 
 export function verifyInviteSignature(code: InviteCode): boolean {

@@ -1,5 +1,5 @@
 import { Bucket, type KindHandler, type LedgerModule, type TxContext } from "../ledger/index.ts";
-import { addressFromPublicKey, assert, bytesEqual, encode, toHex } from "../spec/index.ts";
+import { addressFromPublicKey, assert, bytesEqual, Domain, encode, hash, toHex } from "../spec/index.ts";
 import {
   INVITE_TTL_MS_MAX,
   MARKET_MODULE_NAME,
@@ -8,7 +8,6 @@ import {
   PROVIDER_BOND_MIN,
   PROVIDER_UNBONDING_COMMITS,
 } from "./constants.ts";
-import { MarketDomain, marketHash } from "./domains.ts";
 import { MarketError } from "./errors.ts";
 import { MarketEventName } from "./events.ts";
 import { inviteId, verifyInviteSignature } from "./invite.ts";
@@ -88,7 +87,7 @@ function checkPodName(name: string): void {
 
 /** The id of the pod that `creator` creates with its transaction of nonce `nonce`. */
 export function derivePodId(chainId: string, creator: Uint8Array, nonce: number): Uint8Array {
-  return marketHash(MarketDomain.PodId, encode([chainId, creator, nonce]));
+  return hash(Domain.MarketPodId, encode([chainId, creator, nonce]));
 }
 
 function addMember(

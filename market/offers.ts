@@ -6,11 +6,13 @@ import {
   bytesEqual,
   type Codec,
   CodecError,
+  Domain,
   decodeWith,
   type Encodable,
   encode,
   encodeWith,
   FieldReader,
+  hash,
   type KeyPair,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -25,7 +27,6 @@ import {
   OFFER_TTL_MS,
   OFFERS_MAX,
 } from "./constants.ts";
-import { MarketDomain, marketHash } from "./domains.ts";
 import { isActiveProvider, type MarketState } from "./state.ts";
 
 /**
@@ -67,7 +68,7 @@ function bodyValue(o: OfferBody): Encodable[] {
 }
 
 export function offerDigest(body: OfferBody): Uint8Array {
-  return marketHash(MarketDomain.Offer, encode(bodyValue(body)));
+  return hash(Domain.MarketOffer, encode(bodyValue(body)));
 }
 
 export function signOffer(body: OfferBody, keys: KeyPair): Offer {

@@ -2,13 +2,14 @@ import { base58 } from "@scure/base";
 import {
   ADDRESS_BYTES,
   bytesEqual,
+  Domain,
   encode,
+  hash,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
   sign,
   verify,
 } from "../spec/index.ts";
-import { MarketDomain, marketHash } from "./domains.ts";
 import { MarketError } from "./errors.ts";
 
 /**
@@ -69,7 +70,7 @@ export function requirePeerPublicKey(peerId: string): Uint8Array {
 /** What a peer key signs to act for `address` on `chainId`. */
 export function peerBindingDigest(chainId: string, address: Uint8Array, peerId: string): Uint8Array {
   if (address.byteLength !== ADDRESS_BYTES) throw new RangeError("an address is 20 bytes");
-  return marketHash(MarketDomain.PeerBinding, encode([chainId, address, peerId]));
+  return hash(Domain.MarketPeerBinding, encode([chainId, address, peerId]));
 }
 
 /** Signs a binding with a raw Ed25519 secret key (tests and tools; the node signs with its libp2p key). */

@@ -40,7 +40,10 @@ export const BLOCK_BYTES_MAX = 8 * 1024 * 1024;
 /** A commit lists the blocks of its sub-DAG: at most one per authority per round above the GC depth. */
 export const COMMIT_BLOCKS_MAX = 64 * COMMITTEE_SIZE_MAX;
 
-/** Domain tags for hashing and signing. No two share a prefix, so a digest of one kind never equals another's. */
+/**
+ * Domain tags for hashing and signing, for every layer. `hash` prefixes the
+ * tag with its length, so no digest of one kind can equal another kind's.
+ */
 export const Domain = {
   Transaction: "hyperspace/v1/transaction",
   Block: "hyperspace/v1/block",
@@ -52,6 +55,12 @@ export const Domain = {
   StateRootVote: "hyperspace/v1/state-root-vote",
   ChannelId: "hyperspace/v1/channel-id",
   Genesis: "hyperspace/v1/genesis",
+  ChannelCooperativeClose: "hyperspace/v1/channel-cooperative-close",
+  MarketPodId: "hyperspace/v1/market/pod-id",
+  MarketPeerBinding: "hyperspace/v1/market/peer-binding",
+  MarketInvite: "hyperspace/v1/market/invite",
+  MarketOffer: "hyperspace/v1/market/offer",
+  MarketApiKey: "hyperspace/v1/market/api-key",
 } as const;
 
 export type DomainTag = (typeof Domain)[keyof typeof Domain];
