@@ -79,10 +79,9 @@ export interface ChannelCooperativeClose {
 }
 
 /**
- * What both parties sign to close cooperatively. It lives in the voucher
- * domain and starts with the string "cooperative-close", so its encoding
- * differs from every voucher body ([chainId, channelId, amount, sequence])
- * in its second element, and no signature over one verifies as the other.
+ * What both parties sign to close cooperatively, under its own domain tag
+ * (Domain.ChannelCooperativeClose), so no signature over it verifies as a
+ * voucher's or a transaction's.
  */
 export interface CooperativeCloseBody {
   readonly chainId: string;
