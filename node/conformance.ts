@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkCommitterVector } from "../consensus/index.ts";
-import { checkSpecVector, SPEC_VECTOR_KINDS, type VectorResult } from "../spec/vectors.ts";
+import { checkSpecVector, SPEC_VECTOR_KINDS, type VectorResult } from "../spec/index.ts";
 
 type Checker = (vector: Record<string, never>) => VectorResult;
 

@@ -9,4 +9,5 @@ export * from "./errors.ts";
 export * from "./hash.ts";
 export * from "./keys.ts";
 export * from "./transaction.ts";
+export { checkSpecVector, SPEC_VECTOR_KINDS, type VectorResult } from "./vectors.ts";
 export * from "./voucher.ts";

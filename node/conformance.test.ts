@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { runConformance } from "../node/conformance.ts";
+import { runConformance } from "./conformance.ts";
 
-const vectorsDir = join(import.meta.dirname, "vectors");
+const vectorsDir = join(import.meta.dirname, "..", "spec", "vectors");
 const cli = join(import.meta.dirname, "..", "bin", "hyperspace.js");
 
 describe("spec conformance vectors", () => {
