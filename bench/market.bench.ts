@@ -19,7 +19,7 @@ import {
   ChannelClient,
   ChannelStore,
   channelsModule,
-  decodeChannelRecord,
+  readChannelRecord,
 } from "../channels/index.ts";
 import {
   CONTEXT_INPUT,
@@ -32,7 +32,7 @@ import {
   SHIPPED_MODEL_PATH,
   sampleToken,
 } from "../compute/index.ts";
-import { Bucket, bucketKey, buildTransaction, createGenesis, Ledger, MemoryStore } from "../ledger/index.ts";
+import { buildTransaction, createGenesis, Ledger, MemoryStore } from "../ledger/index.ts";
 import {
   CREDIT_WINDOW_TOKENS_DEFAULT,
   encodeMarketPayload,
@@ -185,10 +185,7 @@ export async function bench(): Promise<void> {
   const model = await loadModel(SHIPPED_MODEL_PATH, { threads: 1 });
   const generator = generatorOf(model);
   const transport = new LoopbackTransport(peerIdFromPublicKey(clientPeer.publicKey));
-  const lookup = (id: Uint8Array) => {
-    const bytes = ledger.getStateValue(bucketKey(Bucket.channelsState, id));
-    return bytes === null ? null : decodeChannelRecord(bytes);
-  };
+  const lookup = (id: Uint8Array) => readChannelRecord(ledger, id);
   const channelChain: ChannelChain = {
     chainId: async () => CHAIN_ID,
     nonce: async (address) => ledger.getAccount(address).nonce,

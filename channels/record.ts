@@ -1,3 +1,4 @@
+import { Bucket, bucketKey } from "../ledger/index.ts";
 import {
   ADDRESS_BYTES,
   type Codec,
@@ -86,4 +87,15 @@ export const decodeChannelRecord = (b: Uint8Array): ChannelRecord => decodeWith(
 export function channelStateKey(channelId: Uint8Array): Uint8Array {
   if (channelId.byteLength !== DIGEST_BYTES) throw new RangeError("channel ids are 32 bytes");
   return channelId;
+}
+
+/** Committed state as the channel readers need it (the node's Ledger fits). */
+export interface ChannelStateSource {
+  getStateValue(key: Uint8Array): Uint8Array | null;
+}
+
+/** A channel's on-chain record from committed state, or null when it is not open. */
+export function readChannelRecord(state: ChannelStateSource, channelId: Uint8Array): ChannelRecord | null {
+  const bytes = state.getStateValue(bucketKey(Bucket.channelsState, channelStateKey(channelId)));
+  return bytes === null ? null : decodeChannelRecord(bytes);
 }

@@ -9,12 +9,12 @@
 import {
   ChannelClient,
   ChannelStore,
-  decodeChannelRecord,
   type PayeeChannel,
   PayeeChannel as PayeeChannelClass,
+  readChannelRecord,
 } from "../channels/index.ts";
 import type { LanguageModel } from "../compute/index.ts";
-import { Bucket, bucketKey, MemoryStore } from "../ledger/index.ts";
+import { MemoryStore } from "../ledger/index.ts";
 import { PROVIDER_BOND_MIN } from "./constants.ts";
 import { LatencyBook } from "./latency.ts";
 import type { DeviceKind } from "./model-ref.ts";
@@ -89,10 +89,7 @@ export class InferenceHarness {
     });
     const pod = await Pod.create({ name: "research-team", capabilities: ["inference"] }, context(0));
     const code = pod.createInvite({ multiUse: true });
-    const lookup = (channelId: Uint8Array) => {
-      const bytes = chain.ledger.getStateValue(bucketKey(Bucket.channelsState, channelId));
-      return bytes === null ? null : decodeChannelRecord(bytes);
-    };
+    const lookup = (channelId: Uint8Array) => readChannelRecord(chain.ledger, channelId);
     const base = generatorOf(model);
     const harness = new InferenceHarness(
       chain,

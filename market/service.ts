@@ -1,6 +1,10 @@
-import { type ChannelClient, type ChannelRecord, decodeChannelRecord } from "../channels/index.ts";
+import {
+  type ChannelClient,
+  type ChannelRecord,
+  readChannelRecord,
+} from "../channels/index.ts";
 import { type Device, type LanguageModel, loadModel, SHIPPED_MODEL_PATH } from "../compute/index.ts";
-import { Bucket, bucketKey, type Store } from "../ledger/index.ts";
+import { type Store } from "../ledger/index.ts";
 import { AMOUNT_MAX, formatAddress, toHex } from "../spec/index.ts";
 import { type ApiKeyEntry, ApiKeyStore } from "./api-keys.ts";
 import { type CompletionBackend, podBackend } from "./completion-backend.ts";
@@ -115,10 +119,8 @@ export class MarketService {
   }
 
   /** The chain's record of a channel (for the provider's payee checks). */
-  readonly channelLookup = (channelId: Uint8Array): ChannelRecord | null => {
-    const bytes = this.options.ledger.getStateValue(bucketKey(Bucket.channelsState, channelId));
-    return bytes === null ? null : decodeChannelRecord(bytes);
-  };
+  readonly channelLookup = (channelId: Uint8Array): ChannelRecord | null =>
+    readChannelRecord(this.options.ledger, channelId);
 
   get context(): MarketContext {
     return {

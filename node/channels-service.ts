@@ -8,13 +8,13 @@ import {
   ChannelStore,
   ChannelWatcher,
   channelEventsOf,
-  channelStateKey,
   decodeChannelRecord,
   messageChannelId,
   PayeeSession,
+  readChannelRecord,
   type SubmitOutcome,
 } from "../channels/index.ts";
-import { Bucket, bucketKey, type Ledger, type Receipt, type Store } from "../ledger/index.ts";
+import { Bucket, type Ledger, type Receipt, type Store } from "../ledger/index.ts";
 import { LibP2PChannelTransport, type NetworkHost } from "../net/index.ts";
 import { bytesEqual, toHex, type Voucher } from "../spec/index.ts";
 import type { Logger } from "./logger.ts";
@@ -86,8 +86,7 @@ export class ChannelService {
 
   /** The channel's on-chain record, or null. */
   getChannel(channelId: Uint8Array): ChannelRecord | null {
-    const bytes = this.args.ledger.getStateValue(bucketKey(Bucket.channelsState, channelStateKey(channelId)));
-    return bytes === null ? null : decodeChannelRecord(bytes);
+    return readChannelRecord(this.args.ledger, channelId);
   }
 
   /** Open channels whose payer or payee is `address`. */
