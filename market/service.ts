@@ -1,10 +1,6 @@
-import {
-  type ChannelClient,
-  type ChannelRecord,
-  readChannelRecord,
-} from "../channels/index.ts";
+import { type ChannelClient, type ChannelRecord, readChannelRecord } from "../channels/index.ts";
 import { type Device, type LanguageModel, loadModel, SHIPPED_MODEL_PATH } from "../compute/index.ts";
-import { type Store } from "../ledger/index.ts";
+import type { Store } from "../ledger/index.ts";
 import { AMOUNT_MAX, formatAddress, toHex } from "../spec/index.ts";
 import { type ApiKeyEntry, ApiKeyStore } from "./api-keys.ts";
 import { type CompletionBackend, podBackend } from "./completion-backend.ts";

@@ -263,10 +263,12 @@ export class NetworkHost {
   }
 
   async publish<T>(topic: Topic<T>, value: T): Promise<number> {
-    const result = await this.libp2p.services.pubsub.publish(
-      topicName(this.chainId, topic),
-      topic.encode(value),
-    );
+    return this.publishEncoded(topic, topic.encode(value));
+  }
+
+  /** Publishes a message already in the topic's encoding (e.g. transaction bytes as submitted). */
+  async publishEncoded<T>(topic: Topic<T>, bytes: Uint8Array): Promise<number> {
+    const result = await this.libp2p.services.pubsub.publish(topicName(this.chainId, topic), bytes);
     return result.recipients.length;
   }
 

@@ -61,9 +61,10 @@ describe("RocksConsensusStore", () => {
       (await store.readCommits(1, 5)).map((c) => c.index),
       [1, 2],
     );
-    const range = await store.readCommitRange(2, 2);
-    assert.equal(range.blocks.length, 1);
-    assert.equal(range.blocks[0]?.round, 2);
+    const [second] = await store.readCommits(2, 2);
+    const blocksOfSecond = await store.readBlocks(second?.blocks ?? []);
+    assert.equal(blocksOfSecond.length, 1);
+    assert.equal(blocksOfSecond[0]?.round, 2);
     await rocks.close();
   });
 });

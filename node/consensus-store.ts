@@ -1,4 +1,4 @@
-import type { CommitRange, ConsensusStore, ConsensusWriteBatch } from "../consensus/index.ts";
+import type { ConsensusStore, ConsensusWriteBatch } from "../consensus/index.ts";
 import { Bucket, bucketKey, bucketPrefix, indexKey, type Store, WriteBatch } from "../ledger/index.ts";
 import {
   type Block,
@@ -93,14 +93,5 @@ export class RocksConsensusStore implements ConsensusStore {
       if (bytes !== null) out.push(decodeCommit(bytes));
     }
     return out;
-  }
-
-  /** Commits in [from, to] with their blocks, for serving commit sync. */
-  async readCommitRange(fromIndex: number, toIndex: number): Promise<CommitRange> {
-    const commits = await this.readCommits(fromIndex, toIndex);
-    const blocks = (await this.readBlocks(commits.flatMap((c) => c.blocks))).filter(
-      (b): b is Block => b !== null,
-    );
-    return { commits, blocks };
   }
 }

@@ -392,12 +392,7 @@ export class HyperspaceNode {
     const hash = this.mempool.add(bytes);
     this.metrics.mempoolSize.set(this.mempool.size);
     // Gossip failures do not undo local admission: our own validator can still propose it.
-    void this.host.libp2p.services.pubsub
-      .publish(
-        `/hyperspace/${this.genesis.chainId}/${TransactionTopic.name}/${TransactionTopic.version}`,
-        bytes,
-      )
-      .catch(() => {});
+    void this.host.publishEncoded(TransactionTopic, bytes).catch(() => {});
     return hash;
   }
 
