@@ -13,6 +13,9 @@ export type LedgerErrorCode =
   | "BAD_GENESIS"
   | "GENESIS_MISMATCH"
   | "CORRUPT_STATE"
+  // checkpoint snapshots
+  | "SNAPSHOT_MISMATCH"
+  | "LEDGER_NOT_FRESH"
   // commits
   | "COMMIT_OUT_OF_ORDER"
   | "COMMIT_TOO_LARGE"

@@ -16,6 +16,7 @@ export * from "./proof.ts";
 export * from "./receipt.ts";
 export * from "./rocks-store.ts";
 export * from "./smt.ts";
+export * from "./snapshot.ts";
 export * from "./state.ts";
 export * from "./state-keys.ts";
 export * from "./store.ts";

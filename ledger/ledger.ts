@@ -3,6 +3,7 @@ import {
   assert,
   bytesEqual,
   CodecError,
+  compareBytes,
   EMPTY_ACCOUNT,
   fromHex,
   toHex,
@@ -26,9 +27,10 @@ import { type LedgerModule, ModuleRegistry } from "./module.ts";
 import { type PreparedTransaction, prepareTransactionsParallel } from "./prepare.ts";
 import type { StateProof } from "./proof.ts";
 import { decodeReceipt, encodeReceipt, type Receipt, type RejectedTransaction } from "./receipt.ts";
+import { StateSnapshot } from "./snapshot.ts";
 import { LedgerState, type StateTotals } from "./state.ts";
 import { accountKey, byteKey, type ChainParams, fromByteKey } from "./state-keys.ts";
-import { type Store, WriteBatch } from "./store.ts";
+import { type Store, type StoreEntry, WriteBatch } from "./store.ts";
 import type { ValidatorEntry } from "./validator.ts";
 
 /**
@@ -51,6 +53,18 @@ export interface LedgerOptions {
   readonly genesis: Genesis;
   /** Modules besides the core module (channels, market). */
   readonly modules?: readonly LedgerModule[];
+  /**
+   * Keep a frozen copy of the state after every commit whose index is a
+   * multiple of this (checkpoints that other nodes may start from); the
+   * newest SNAPSHOTS_KEPT are kept. Default: none.
+   */
+  readonly snapshotIntervalCommits?: number;
+}
+
+/** A checkpoint state to install into a fresh ledger: the commit's record and every state entry in key order. */
+export interface SnapshotInstall {
+  readonly record: CommitRecord;
+  readonly entries: readonly StoreEntry[];
 }
 
 export interface ApplyResult {
@@ -65,19 +79,31 @@ export interface ApplyResult {
 /** Receipt lookups for possible duplicates run this many at a time: enough to hide latency, bounded memory. */
 const RECEIPT_LOOKUP_CONCURRENCY = 256;
 
+/**
+ * Checkpoint snapshots kept in memory. Two: a node downloading the older one
+ * still has a whole checkpoint interval to finish after the newer one is
+ * taken, and memory stays at most two shallow copies of the state maps.
+ */
+export const SNAPSHOTS_KEPT = 2;
+
 export class Ledger {
   private closed = false;
   /** Set when a write failed after memory moved on: memory is ahead of disk, so the ledger refuses all use. */
   private failure: Error | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Checkpoint snapshots, oldest first, at most SNAPSHOTS_KEPT. */
+  private snapshots: StateSnapshot[] = [];
 
   private constructor(
     private readonly store: Store,
-    private readonly state: LedgerState,
+    private state: LedgerState,
     private readonly registry: ModuleRegistry,
     private last: CommitRecord,
     readonly genesisDigest: Uint8Array,
-  ) {}
+    private readonly snapshotIntervalCommits: number,
+  ) {
+    this.captureIfCheckpoint();
+  }
 
   static async open(options: LedgerOptions): Promise<Ledger> {
     const { store, genesis } = options;
@@ -102,7 +128,7 @@ export class Ledger {
       batch.put(LAST_APPLIED_KEY, encodeCommitRecord(record));
       batch.put(GENESIS_DIGEST_KEY, digest);
       await store.write(batch);
-      return new Ledger(store, state, registry, record, digest);
+      return new Ledger(store, state, registry, record, digest, options.snapshotIntervalCommits ?? 0);
     }
 
     if (!bytesEqual(storedDigest, digest)) {
@@ -129,7 +155,7 @@ export class Ledger {
         },
       );
     }
-    return new Ledger(store, state, registry, last, digest);
+    return new Ledger(store, state, registry, last, digest, options.snapshotIntervalCommits ?? 0);
   }
 
   get lastAppliedIndex(): number {
@@ -241,6 +267,7 @@ export class Ledger {
       throw error;
     }
     this.last = record;
+    this.captureIfCheckpoint();
     return {
       index: input.index,
       stateRoot: record.stateRoot,
@@ -248,6 +275,96 @@ export class Ledger {
       receipts: execution.receipts,
       rejected: execution.rejected,
     };
+  }
+
+  /**
+   * Replaces the genesis state of a fresh ledger (nothing applied yet) with
+   * the state after a certified checkpoint commit, so the node continues
+   * from there instead of replaying the chain. The entries must be in
+   * strictly increasing key order, all in state buckets, decode strictly
+   * and hash to `record.stateRoot`; anything else is a SNAPSHOT_MISMATCH
+   * and changes nothing. Old state, the new state, the commit's record and
+   * the last-applied record (plus the caller's `alongside` writes, such as
+   * the consensus commit at that index) go to the store in one atomic batch.
+   * Commits and receipts before the checkpoint are simply not on this node.
+   */
+  installSnapshot(snapshot: SnapshotInstall, alongside: WriteBatch = new WriteBatch()): Promise<void> {
+    const run = this.queue.then(() => this.installNow(snapshot, alongside));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async installNow(snapshot: SnapshotInstall, alongside: WriteBatch): Promise<void> {
+    this.checkUsable();
+    if (this.last.index !== 0) {
+      throw new LedgerError("LEDGER_NOT_FRESH", `commits up to ${this.last.index} are applied already`, {
+        lastApplied: this.last.index,
+      });
+    }
+    const { record, entries } = snapshot;
+    const mismatch = (message: string, details: Record<string, unknown> = {}) =>
+      new LedgerError("SNAPSHOT_MISMATCH", `snapshot of commit ${record.index}: ${message}`, {
+        index: record.index,
+        ...details,
+      });
+    if (record.index < 1) throw mismatch("a snapshot follows a commit, not genesis");
+    for (let i = 1; i < entries.length; i++) {
+      if (compareBytes(entries[i - 1]!.key, entries[i]!.key) >= 0)
+        throw mismatch(`entry ${i} is out of key order or repeated`);
+    }
+    let state: LedgerState;
+    try {
+      state = LedgerState.fromEntries(entries);
+    } catch (error) {
+      if (error instanceof LedgerError && error.code === "CORRUPT_STATE") throw mismatch(error.message);
+      throw error;
+    }
+    if (state.params.chainId !== this.state.params.chainId)
+      throw mismatch(`state of chain ${state.params.chainId}`);
+    if (!bytesEqual(state.root(), record.stateRoot)) {
+      throw mismatch("entries do not hash to the certified state root", {
+        computed: toHex(state.root()),
+        certified: toHex(record.stateRoot),
+      });
+    }
+    const batch = new WriteBatch();
+    for (const { key } of this.state.entries()) batch.delete(key);
+    for (const { key, value } of entries) batch.put(key, value);
+    const recordBytes = encodeCommitRecord(record);
+    batch.put(commitRecordKey(record.index), recordBytes);
+    batch.put(LAST_APPLIED_KEY, recordBytes);
+    for (const op of alongside.operations) {
+      if (op.type === "put") batch.put(op.key, op.value);
+      else batch.delete(op.key);
+    }
+    try {
+      await this.store.write(batch);
+    } catch (error) {
+      this.failure = error as Error;
+      throw error;
+    }
+    this.state = state;
+    this.last = record;
+    this.snapshots = [];
+    this.captureIfCheckpoint();
+  }
+
+  /** The kept checkpoint snapshot after commit `index`, if any. */
+  snapshotAt(index: number): StateSnapshot | null {
+    return this.snapshots.find((s) => s.index === index) ?? null;
+  }
+
+  /** The kept checkpoint snapshots, oldest first. */
+  get checkpointSnapshots(): readonly StateSnapshot[] {
+    return this.snapshots;
+  }
+
+  private captureIfCheckpoint(): void {
+    const every = this.snapshotIntervalCommits;
+    if (every <= 0 || this.last.index === 0 || this.last.index % every !== 0) return;
+    if (this.snapshots.at(-1)?.index === this.last.index) return;
+    this.snapshots.push(new StateSnapshot(this.last, this.state.frozenEntries()));
+    if (this.snapshots.length > SNAPSHOTS_KEPT) this.snapshots.shift();
   }
 
   private async findReceipts(hashKeys: readonly string[]): Promise<Set<string>> {

@@ -260,6 +260,22 @@ export class LedgerState implements StateView {
     return proveKey(this.tree, key, this.entryValue(key));
   }
 
+  /**
+   * A frozen copy of the state's entries, for a checkpoint snapshot: the maps
+   * are copied shallowly (values are never mutated in place, only replaced),
+   * so later commits do not show through. The tree is not copied.
+   */
+  frozenEntries(): () => Iterable<{ key: Uint8Array; value: Uint8Array }> {
+    const copy = new LedgerState();
+    for (const [k, v] of this.accounts) copy.accounts.set(k, v);
+    for (const [k, v] of this.validators) copy.validators.set(k, v);
+    for (const [k, v] of this.moduleValues) copy.moduleValues.set(k, v);
+    for (const [k, v] of this.escrows) copy.escrows.set(k, v);
+    copy.burnedAmount = this.burnedAmount;
+    copy.chainParams = this.chainParams;
+    return () => copy.entries();
+  }
+
   /** Every state entry as store key and value, for tests and genesis. */
   *entries(): Iterable<{ key: Uint8Array; value: Uint8Array }> {
     yield { key: PARAMS_KEY, value: encodeChainParams(this.params) };
