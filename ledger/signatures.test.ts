@@ -47,6 +47,17 @@ it("agrees with spec verify on valid and invalid signatures, item by item", asyn
   );
 });
 
+it("refuses a small-order public key, whose all-zero signature OpenSSL would accept for any message", async () => {
+  // The identity point: with s = 0 and R = identity, the verification equation holds for every message.
+  const identity = new Uint8Array(32);
+  identity[0] = 1;
+  const zeroS = new Uint8Array(64);
+  zeroS[0] = 1;
+  const message = new Uint8Array(32).fill(3);
+  assert.equal(verify(zeroS, message, identity), false);
+  assert.deepEqual(await verifySignatures([{ signature: zeroS, message, publicKey: identity }]), [false]);
+});
+
 it("prepares a commit identically on one thread and on the thread pool", async () => {
   await fc.assert(
     fc.asyncProperty(arbitraryCommits, async (commits) => {

@@ -1,5 +1,5 @@
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
-import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "../spec/index.ts";
+import { verify as cryptoVerify } from "node:crypto";
+import { PUBLIC_KEY_BYTES, publicKeyObject, SIGNATURE_BYTES } from "../spec/index.ts";
 
 /**
  * Batch ed25519 verification on libuv's thread pool: node:crypto `verify`
@@ -16,43 +16,14 @@ export interface SignatureCheck {
   readonly publicKey: Uint8Array;
 }
 
-/** DER prefix of an ed25519 SubjectPublicKeyInfo; the 32 key bytes follow. */
-const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
-/** Active senders repeat across commits; 16,384 keys covers a busy chain (~1.5 MB of key objects). */
-const KEY_OBJECT_CACHE_MAX = 16_384;
 /** Checks in flight at once: enough to keep every pool thread busy, bounded so a huge commit queues in steps. */
 const IN_FLIGHT_MAX = 4_096;
-
-const keyObjects = new Map<string, KeyObject | null>();
-
-function keyObject(publicKey: Uint8Array): KeyObject | null {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString("latin1");
-  const cached = keyObjects.get(id);
-  if (cached !== undefined) return cached;
-  let key: KeyObject | null;
-  try {
-    key = createPublicKey({
-      key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]),
-      format: "der",
-      type: "spki",
-    });
-  } catch {
-    key = null;
-  }
-  // Drop policy: evict the oldest insertion.
-  if (keyObjects.size >= KEY_OBJECT_CACHE_MAX) {
-    const oldest = keyObjects.keys().next().value;
-    if (oldest !== undefined) keyObjects.delete(oldest);
-  }
-  keyObjects.set(id, key);
-  return key;
-}
 
 function verifyOne(check: SignatureCheck): Promise<boolean> {
   if (check.signature.byteLength !== SIGNATURE_BYTES || check.publicKey.byteLength !== PUBLIC_KEY_BYTES) {
     return Promise.resolve(false);
   }
-  const key = keyObject(check.publicKey);
+  const key = publicKeyObject(check.publicKey);
   if (key === null) return Promise.resolve(false);
   return new Promise((resolve) => {
     try {

@@ -81,7 +81,8 @@ const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const KEY_OBJECT_CACHE_MAX = 4096;
 const keyObjectCache = new Map<string, KeyObject | null>();
 
-function keyObject(publicKey: Uint8Array): KeyObject | null {
+/** The node:crypto key object of a strict ed25519 public key (null for a key `verify` refuses), cached. */
+export function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
   const id = Buffer.from(publicKey).toString("latin1");
   const cached = keyObjectCache.get(id);
   if (cached !== undefined) return cached;
@@ -109,7 +110,7 @@ function keyObject(publicKey: Uint8Array): KeyObject | null {
 /** Fast verification through node:crypto. Returns false, never throws, on any malformed input. */
 export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.byteLength !== SIGNATURE_BYTES || publicKey.byteLength !== PUBLIC_KEY_BYTES) return false;
-  const key = keyObject(publicKey);
+  const key = publicKeyObject(publicKey);
   if (key === null) return false;
   try {
     return cryptoVerify(null, message, key, signature);
