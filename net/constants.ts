@@ -16,6 +16,8 @@ export const Protocol = {
   Channel: "channel/1",
   /** Request/response: content-addressed chunks (checkpoints, models). */
   Chunk: "chunk/1",
+  /** Request/response: a certified checkpoint and its state entries in pages, for nodes that start from one. */
+  StateSync: "state-sync/1",
 } as const;
 
 /** Largest frame on any stream: one block (8 MiB, spec BLOCK_BYTES_MAX) plus framing. */
@@ -44,3 +46,15 @@ export const PEER_SCORE_DISCONNECT_THRESHOLD = -100;
 export const PEER_BAN_MS = 60_000;
 /** Peers whose score is tracked; the least recently seen entry is evicted past this. */
 export const PEER_SCORE_ENTRIES_MAX = 10_000;
+
+/**
+ * State-sync page budget: 1 MiB is about ten thousand accounts, so a page
+ * crosses a loopback or LAN link in milliseconds (far inside
+ * REQUEST_TIMEOUT_MS even on a slow link) and the server's per-request
+ * memory stays small whatever the state's size.
+ */
+export const STATE_PAGE_BYTES_MAX = 1024 * 1024;
+/** A store key is a bucket byte and an id or two (under 100 bytes today); 1 KiB leaves room and bounds requests. */
+export const STATE_KEY_BYTES_MAX = 1024;
+/** A state-sync request is a kind, a checkpoint index and one key. */
+export const STATE_SYNC_REQUEST_BYTES_MAX = STATE_KEY_BYTES_MAX + 64;

@@ -12,5 +12,6 @@ export {
 } from "./host.ts";
 export * from "./identity.ts";
 export * from "./peer-score.ts";
+export * from "./state-sync-transport.ts";
 export * from "./topics.ts";
 export * from "./validation.ts";
