@@ -62,6 +62,8 @@ export enum Bucket {
   netPeer = 0x40,
   /** local: node metadata (schema version, node identity, config digest) */
   nodeMeta = 0x41,
+  /** local: checkpoint index (u64 big-endian) -> encoded checkpoint certificate (a quorum's state-root votes) */
+  nodeCheckpointCertificate = 0x42,
 }
 
 /** The buckets whose entries are ledger state: loaded at open and committed to by the state root. */

@@ -35,9 +35,13 @@ export interface StatePage {
 /** What a serving node answers with. */
 export interface StateSyncService {
   /** The encoded offer of the newest checkpoint whose state this node can serve, or null if none. */
-  checkpointOffer(): Uint8Array | null;
+  checkpointOffer(): Promise<Uint8Array | null> | Uint8Array | null;
   /** Entries of checkpoint `index` from `fromKey` on, up to `maxBytes`; null when that checkpoint is no longer held. */
-  statePage(index: number, fromKey: Uint8Array, maxBytes: number): StatePage | null;
+  statePage(
+    index: number,
+    fromKey: Uint8Array,
+    maxBytes: number,
+  ): Promise<StatePage | null> | StatePage | null;
 }
 
 enum StateSyncKind {
@@ -71,10 +75,10 @@ export class StateSyncTransport {
           this.host.penalise(peer, "Malformed");
           throw error;
         }
-        if (kind === StateSyncKind.Checkpoint) return encode([service.checkpointOffer()]);
+        if (kind === StateSyncKind.Checkpoint) return encode([await service.checkpointOffer()]);
         const index = reader.integer("index");
         const fromKey = reader.bytes("fromKey", { max: STATE_KEY_BYTES_MAX });
-        const page = service.statePage(index, fromKey, STATE_PAGE_BYTES_MAX);
+        const page = await service.statePage(index, fromKey, STATE_PAGE_BYTES_MAX);
         if (page === null)
           throw new NetError("REMOTE_ERROR", SNAPSHOT_GONE, { protocol: Protocol.StateSync });
         return encode([page.entries.map((e) => [e.key, e.value]), page.nextKey]);

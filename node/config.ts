@@ -17,6 +17,15 @@ export interface NodeConfig {
   genesisFile: string;
   /** Vote and propose (needs validatorKeyFile), or follow commits as a full node. Default: false. */
   validator: boolean;
+  /**
+   * A full node with an empty data dir starts from the newest certified
+   * checkpoint its peers serve (state downloaded and checked against the
+   * certified root) instead of replaying from genesis; it then follows
+   * commits as usual, and has no commits or receipts from before the
+   * checkpoint. Ignored for validators and for a data dir that has state
+   * already. Default: false.
+   */
+  stateSync: boolean;
   /** The validator's keystore. Default: <dataDir>/validator.key.json. */
   validatorKeyFile: string;
   /** File holding the keystore passphrase (HYPERSPACE_PASSPHRASE overrides). Default: none. */
@@ -108,7 +117,8 @@ function parse(raw: Record<string, unknown>, source: string, baseDir: string): P
         out.passphraseFile = value === null ? null : path(value);
         break;
       case "validator":
-        out.validator = bool(key, value, source);
+      case "stateSync":
+        out[key] = bool(key, value, source);
         break;
       case "listen":
       case "announce":
@@ -156,6 +166,7 @@ const ENV: Record<string, keyof NodeConfig> = {
   HYPERSPACE_HOME: "dataDir",
   HYPERSPACE_GENESIS: "genesisFile",
   HYPERSPACE_VALIDATOR: "validator",
+  HYPERSPACE_STATE_SYNC: "stateSync",
   HYPERSPACE_VALIDATOR_KEY: "validatorKeyFile",
   HYPERSPACE_PASSPHRASE_FILE: "passphraseFile",
   HYPERSPACE_LISTEN: "listen",
@@ -198,6 +209,7 @@ export function resolveConfig(sources: {
     dataDir,
     genesisFile: merged.genesisFile ?? join(dataDir, "genesis.json"),
     validator: merged.validator ?? false,
+    stateSync: merged.stateSync ?? false,
     validatorKeyFile: merged.validatorKeyFile ?? join(dataDir, "validator.key.json"),
     passphraseFile: merged.passphraseFile ?? null,
     listen: merged.listen ?? ["/ip4/0.0.0.0/tcp/7000"],

@@ -41,6 +41,12 @@ function roundOfKey(key: Uint8Array): number {
   return Number(new DataView(key.buffer, key.byteOffset + 1, 8).getBigUint64(0));
 }
 
+/** Adds `commit` to `write` as the newest commit (also used to install a checkpoint's commit with its state). */
+export function putCommit(write: WriteBatch, commit: Commit): void {
+  write.put(bucketKey(Bucket.consensusCommit, indexKey(commit.index)), encodeCommit(commit));
+  write.put(LAST_COMMIT_KEY, indexKey(commit.index));
+}
+
 export class RocksConsensusStore implements ConsensusStore {
   constructor(private readonly store: Store) {}
 
@@ -49,10 +55,7 @@ export class RocksConsensusStore implements ConsensusStore {
     for (const block of batch.blocks) {
       write.put(blockKey(block.round, block.author, blockDigest(block)), encodeBlock(block));
     }
-    for (const commit of batch.commits)
-      write.put(bucketKey(Bucket.consensusCommit, indexKey(commit.index)), encodeCommit(commit));
-    const last = batch.commits.at(-1);
-    if (last !== undefined) write.put(LAST_COMMIT_KEY, indexKey(last.index));
+    for (const commit of batch.commits) putCommit(write, commit);
     if (batch.ownLastBlock !== null) write.put(LAST_PROPOSAL_KEY, encodeBlock(batch.ownLastBlock));
     if (write.size > 0) await this.store.write(write);
   }

@@ -65,12 +65,14 @@ import {
   type StateRootVote,
   signStateRootVote,
 } from "./state-certifier.ts";
+import { StateSync } from "./state-sync.ts";
+import { CHECKPOINT_INTERVAL_COMMITS } from "./state-sync-certificate.ts";
 import { NodeWallet } from "./wallet.ts";
 
 /** Gossip topic of validators' signed state roots. */
 const StateRootTopic: Topic<StateRootVote> = {
   name: "state-root",
-  version: 1,
+  version: 2,
   maxBytes: 256,
   encode: encodeStateRootVote,
   decode: decodeStateRootVote,
@@ -127,6 +129,8 @@ export class HyperspaceNode {
   market!: MarketService;
   private rpc!: RpcServer;
   private certifier!: StateCertifier;
+  /** Serves certified checkpoints and their state; starts a fresh full node from one (`stateSync`). */
+  stateSync: StateSync | null = null;
   private keys: KeyPair | null = null;
   private ownIndex: number | null = null;
   private executing: Promise<void> = Promise.resolve();
@@ -192,6 +196,7 @@ export class HyperspaceNode {
       store: this.store,
       genesis: this.genesis,
       modules: [channelsModule, marketModule, ...(this.components.modules ?? [])],
+      snapshotIntervalCommits: CHECKPOINT_INTERVAL_COMMITS,
     });
     this.consensusStore = new RocksConsensusStore(this.store);
     this.committee = new Committee(
@@ -250,6 +255,17 @@ export class HyperspaceNode {
       (vote) => this.acceptVote(vote),
     );
 
+    this.stateSync = await StateSync.open({
+      chainId: this.genesis.chainId,
+      committee: this.committee,
+      ledger: this.ledger,
+      store: this.store,
+      consensusStore: this.consensusStore,
+      host: this.host,
+      log: this.log.child("state-sync"),
+    });
+    await this.stateSync.serve();
+
     await this.replayPersistedCommits();
 
     const transport = new ConsensusTransport(this.host, peers, this.ownIndex);
@@ -277,6 +293,12 @@ export class HyperspaceNode {
       await transport.start(this.authority, peers);
     } else {
       for (const peer of peers) await this.host.addPeerAddresses(peer.peerId, peer.addresses);
+      const fresh =
+        this.ledger.lastAppliedIndex === 0 && (await this.consensusStore.readLastCommit()) === null;
+      if (config.stateSync && fresh) {
+        const synced = await this.stateSync.syncFromPeers(peers.map((p) => p.peerId));
+        if (synced !== null) this.certifier.recordOwn(synced.index, synced.commitDigest, synced.stateRoot);
+      }
       this.follower = new CommitFollower(
         this.committee,
         transport,
@@ -418,6 +440,10 @@ export class HyperspaceNode {
     try {
       const certified = this.certifier.addVote(vote);
       if (certified !== null) this.log.debug("state root certified", { index: certified.index });
+      if (certified?.certificate)
+        void this.stateSync
+          ?.addCertificate(certified.certificate)
+          .catch((e) => this.fatal("certificate write", e));
     } catch (error) {
       if (!(error instanceof CertifierError)) throw error;
       if (error.code === "DIVERGED") this.fatal("state diverged from the certified root", error);
@@ -459,11 +485,13 @@ export class HyperspaceNode {
     this.metrics.commitLatency.observe(Math.max(0, Date.now() - commit.timestampMs) / 1000);
     for (const r of result.receipts)
       this.metrics.transactions.inc({ status: r.success ? "success" : "failed" });
-    this.certifier.recordOwn(commit.index, result.stateRoot);
+    const digest = commitDigest(commit);
+    this.certifier.recordOwn(commit.index, digest, result.stateRoot);
     if (this.keys !== null && this.ownIndex !== null) {
       const vote = signStateRootVote(
         this.genesis.chainId,
         commit.index,
+        digest,
         result.stateRoot,
         this.ownIndex,
         this.keys.secretKey,

@@ -1,30 +1,37 @@
 import type { Committee } from "../consensus/index.ts";
 import {
   bytesEqual,
+  COMMITTEE_SIZE_MAX,
   type Codec,
   DIGEST_BYTES,
-  Domain,
   decodeWith,
-  encode,
   encodeWith,
   FieldReader,
   HyperspaceError,
-  hash,
   SIGNATURE_BYTES,
   sign,
   toHex,
   verify,
 } from "../spec/index.ts";
+import {
+  type AuthoritySignature,
+  type CheckpointCertificate,
+  isCheckpoint,
+  stateRootVoteDigest,
+} from "./state-sync-certificate.ts";
 
 /**
  * Certified state roots. After executing commit i, each validator signs
- * (chain id, i, state root) and gossips the vote. A root that gathers votes
- * worth a quorum of stake (2f+1) is certified for i. A node whose own root
- * for i differs from the certified one has diverged: it halts loudly
- * instead of serving a wrong state.
+ * (chain id, i, commit digest, state root) and gossips the vote. A
+ * (commit, root) pair that gathers votes worth a quorum of stake (2f+1) is
+ * certified for i. A node whose own commit or root for i differs from the
+ * certified one has diverged: it halts loudly instead of serving a wrong
+ * state. At checkpoint indices the certifier keeps the signatures too and
+ * hands out the quorum as a checkpoint certificate.
  */
 export interface StateRootVote {
   readonly index: number;
+  readonly commitDigest: Uint8Array;
   readonly stateRoot: Uint8Array;
   readonly authority: number;
   readonly signature: Uint8Array;
@@ -32,14 +39,16 @@ export interface StateRootVote {
 
 export const StateRootVoteCodec: Codec<StateRootVote> = {
   type: "StateRootVote",
+  // 1 + 9 (index) + 2 x 34 (digests) + 3 (authority) + 66 (signature) = 147 bytes at most.
   maxBytes: 160,
-  toValue: (v) => [v.index, v.stateRoot, v.authority, v.signature],
+  toValue: (v) => [v.index, v.commitDigest, v.stateRoot, v.authority, v.signature],
   fromValue(value, type = "StateRootVote") {
-    const reader = FieldReader.of(type, value, 4);
+    const reader = FieldReader.of(type, value, 5);
     return {
       index: reader.integer("index"),
+      commitDigest: reader.bytes("commitDigest", { exact: DIGEST_BYTES }),
       stateRoot: reader.bytes("stateRoot", { exact: DIGEST_BYTES }),
-      authority: reader.integer("authority", 1023),
+      authority: reader.integer("authority", COMMITTEE_SIZE_MAX - 1),
       signature: reader.bytes("signature", { exact: SIGNATURE_BYTES }),
     };
   },
@@ -48,22 +57,20 @@ export const StateRootVoteCodec: Codec<StateRootVote> = {
 export const encodeStateRootVote = (v: StateRootVote) => encodeWith(StateRootVoteCodec, v);
 export const decodeStateRootVote = (b: Uint8Array) => decodeWith(StateRootVoteCodec, b);
 
-export function stateRootVoteDigest(chainId: string, index: number, stateRoot: Uint8Array): Uint8Array {
-  return hash(Domain.StateRootVote, encode([chainId, index, stateRoot]));
-}
-
 export function signStateRootVote(
   chainId: string,
   index: number,
+  commitDigest: Uint8Array,
   stateRoot: Uint8Array,
   authority: number,
   secretKey: Uint8Array,
 ): StateRootVote {
   return {
     index,
+    commitDigest,
     stateRoot,
     authority,
-    signature: sign(stateRootVoteDigest(chainId, index, stateRoot), secretKey),
+    signature: sign(stateRootVoteDigest(chainId, index, commitDigest, stateRoot), secretKey),
   };
 }
 
@@ -80,16 +87,28 @@ export const VOTE_WINDOW_COMMITS = 1_000;
 
 export interface Certified {
   readonly index: number;
+  readonly commitDigest: Uint8Array;
   readonly stateRoot: Uint8Array;
+  /** The quorum's signatures, at checkpoint indices only. */
+  readonly certificate: CheckpointCertificate | null;
 }
 
+interface Tally {
+  readonly commitDigest: Uint8Array;
+  readonly root: Uint8Array;
+  readonly voters: Set<number>;
+  stake: number;
+  /** Kept at checkpoint indices only, to build the certificate. */
+  readonly signatures: AuthoritySignature[];
+}
+
+/** The key of a (commit digest, state root) pair among one index's tallies. */
+const tallyKey = (commitDigest: Uint8Array, root: Uint8Array) => `${toHex(commitDigest)}:${toHex(root)}`;
+
 export class StateCertifier {
-  /** index → root hex → (authorities that voted, their stake) */
-  private readonly votes = new Map<
-    number,
-    Map<string, { voters: Set<number>; stake: number; root: Uint8Array }>
-  >();
-  private readonly own = new Map<number, Uint8Array>();
+  /** index → (commit digest, root) → tally of the authorities that voted for it */
+  private readonly votes = new Map<number, Map<string, Tally>>();
+  private readonly own = new Map<number, { commitDigest: Uint8Array; stateRoot: Uint8Array }>();
   private lastCertified: Certified | null = null;
   private highestOwn = 0;
 
@@ -102,12 +121,13 @@ export class StateCertifier {
     return this.lastCertified;
   }
 
-  /** Records our own root for `index`; throws DIVERGED if a different root is already certified there. */
-  recordOwn(index: number, stateRoot: Uint8Array): void {
-    this.own.set(index, stateRoot);
+  /** Records our own commit and root for `index`; throws DIVERGED if another pair is already certified there. */
+  recordOwn(index: number, commitDigest: Uint8Array, stateRoot: Uint8Array): void {
+    const own = { commitDigest, stateRoot };
+    this.own.set(index, own);
     this.highestOwn = Math.max(this.highestOwn, index);
-    const certified = this.certifiedAt(index);
-    if (certified !== null && !bytesEqual(certified, stateRoot)) this.diverged(index, certified, stateRoot);
+    const certified = this.certifiedTally(index);
+    if (certified !== null) this.checkAgainst(index, certified, own);
     this.prune();
   }
 
@@ -125,7 +145,7 @@ export class StateCertifier {
     if (
       !verify(
         vote.signature,
-        stateRootVoteDigest(this.chainId, vote.index, vote.stateRoot),
+        stateRootVoteDigest(this.chainId, vote.index, vote.commitDigest, vote.stateRoot),
         authority.publicKey,
       )
     ) {
@@ -140,36 +160,69 @@ export class StateCertifier {
     }
     // Each authority counts once per index, whatever it signed.
     for (const entry of byRoot.values()) if (entry.voters.has(vote.authority)) return null;
-    const key = toHex(vote.stateRoot);
+    const key = tallyKey(vote.commitDigest, vote.stateRoot);
     let entry = byRoot.get(key);
     if (entry === undefined) {
-      entry = { voters: new Set(), stake: 0, root: vote.stateRoot };
+      entry = {
+        commitDigest: vote.commitDigest,
+        root: vote.stateRoot,
+        voters: new Set(),
+        stake: 0,
+        signatures: [],
+      };
       byRoot.set(key, entry);
     }
     const before = entry.stake;
     entry.voters.add(vote.authority);
     entry.stake += authority.stake;
+    if (isCheckpoint(vote.index))
+      entry.signatures.push({ authority: vote.authority, signature: vote.signature });
     if (before >= this.committee.quorumThreshold || entry.stake < this.committee.quorumThreshold) return null;
-    const certified = { index: vote.index, stateRoot: vote.stateRoot };
+    const certified: Certified = {
+      index: vote.index,
+      commitDigest: vote.commitDigest,
+      stateRoot: vote.stateRoot,
+      certificate: isCheckpoint(vote.index)
+        ? {
+            chainId: this.chainId,
+            index: vote.index,
+            commitDigest: vote.commitDigest,
+            stateRoot: vote.stateRoot,
+            signatures: [...entry.signatures].sort((a, b) => a.authority - b.authority),
+          }
+        : null,
+    };
     if (this.lastCertified === null || certified.index > this.lastCertified.index)
       this.lastCertified = certified;
     const own = this.own.get(vote.index);
-    if (own !== undefined && !bytesEqual(own, vote.stateRoot)) this.diverged(vote.index, vote.stateRoot, own);
+    if (own !== undefined) this.checkAgainst(vote.index, entry, own);
     this.prune();
     return certified;
   }
 
+  /** The certified state root at `index`, if a quorum agreed on one. */
   certifiedAt(index: number): Uint8Array | null {
+    return this.certifiedTally(index)?.root ?? null;
+  }
+
+  private certifiedTally(index: number): Tally | null {
     const byRoot = this.votes.get(index);
     if (byRoot === undefined) return null;
-    for (const entry of byRoot.values()) if (entry.stake >= this.committee.quorumThreshold) return entry.root;
+    for (const entry of byRoot.values()) if (entry.stake >= this.committee.quorumThreshold) return entry;
     return null;
   }
 
-  private diverged(index: number, certified: Uint8Array, own: Uint8Array): never {
+  private checkAgainst(
+    index: number,
+    certified: Tally,
+    own: { commitDigest: Uint8Array; stateRoot: Uint8Array },
+  ): void {
+    if (bytesEqual(certified.commitDigest, own.commitDigest) && bytesEqual(certified.root, own.stateRoot))
+      return;
     throw new CertifierError(
       "DIVERGED",
-      `state root for commit ${index} is ${toHex(own)} but ${toHex(certified)} is certified`,
+      `commit ${index} is ${toHex(own.commitDigest)} with state root ${toHex(own.stateRoot)}, ` +
+        `but ${toHex(certified.commitDigest)} with ${toHex(certified.root)} is certified`,
       { index },
     );
   }

@@ -64,6 +64,7 @@ export function register(program: Command): void {
     .option("--config <file>", "JSON config file (see README for the keys)")
     .option("--bootstrap <multiaddr...>", "bootstrap peers, /ip4/…/tcp/…/p2p/<peer id> (repeatable)")
     .option("--validator", "vote and propose with the validator key (validatorKeyFile)")
+    .option("--state-sync", "full node with an empty data dir: start from the newest certified checkpoint")
     .option("--data-dir <dir>", "data directory (default ~/.hyperspace)")
     .option("--genesis <file>", "genesis file (default <data-dir>/genesis.json)")
     .option("--listen <multiaddr>", "libp2p listen address (repeatable)", collect)
@@ -77,6 +78,7 @@ export function register(program: Command): void {
         flags: {
           bootstrap: options.bootstrap,
           validator: options.validator === true ? true : undefined,
+          stateSync: options.stateSync === true ? true : undefined,
           dataDir: options.dataDir,
           genesisFile: options.genesis,
           listen: options.listen,

@@ -32,6 +32,8 @@ export function rpcMethods(node: HyperspaceNode): Record<string, RpcMethod> {
         mempool: node.mempool.size,
         equivocations: node.equivocations,
         peerId: node.host.peerId,
+        snapshotIndex: node.stateSync?.originIndex ?? 0,
+        checkpointIndex: node.stateSync?.latestCertificateIndex ?? 0,
       }),
     },
 
