@@ -122,6 +122,14 @@ export const VOUCHER_INTERVAL_TOKENS_DEFAULT = 128;
 export const STREAM_STALL_TIMEOUT_MS = 5_000;
 /** Providers one request may try before it fails: the first and two failovers. */
 export const FAILOVER_ATTEMPTS_MAX = 3;
+/**
+ * Bounds of a provider's pacing (`tokensPerSecondMax`). Below one token a
+ * second a paced stream would come near STREAM_STALL_TIMEOUT_MS between
+ * tokens and be failed over as stalled; a million a second is far above
+ * what any model here generates, so a larger bound paces nothing.
+ */
+export const TOKENS_PER_SECOND_MIN = 1;
+export const TOKENS_PER_SECOND_MAX = 1_000_000;
 /** Bytes of a request id: 16 random bytes never collide among a node's requests. */
 export const REQUEST_ID_BYTES = 16;
 /** Frames a client or provider keeps queued for one stream before the stream is ended as too slow. */

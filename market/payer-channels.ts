@@ -116,16 +116,25 @@ export class PayerChannels {
   /**
    * A channel to `payee` whose deposit has room for `needed` more, for one
    * request. Leases are handed out one at a time, so two requests never
-   * open channels for the same room.
+   * open channels for the same room. With `minimum` below `needed` (a
+   * partial request), a channel with room for at least `minimum` will do
+   * when the budget cannot fund `needed`: the provider then serves what
+   * the deposit covers and stops.
    */
-  lease(payee: Uint8Array, payeePeer: string, needed: bigint): Promise<ChannelLease> {
-    const run = this.queue.then(() => this.leaseNow(payee, payeePeer, needed));
+  lease(payee: Uint8Array, payeePeer: string, needed: bigint, minimum = needed): Promise<ChannelLease> {
+    const run = this.queue.then(() => this.leaseNow(payee, payeePeer, needed, minimum));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async leaseNow(payee: Uint8Array, payeePeer: string, needed: bigint): Promise<ChannelLease> {
+  private async leaseNow(
+    payee: Uint8Array,
+    payeePeer: string,
+    needed: bigint,
+    minimum: bigint,
+  ): Promise<ChannelLease> {
     assert(needed >= 0n, "a request's cost is non-negative");
+    assert(minimum >= 0n && minimum <= needed, "a partial request's minimum is at most its cost");
     const idle = this.channels.filter(
       (c) =>
         bytesEqual(c.record.payee, payee) &&
@@ -152,9 +161,14 @@ export class PayerChannels {
         channel = best;
       }
     }
+    // A partial request takes the idle channel with the most room when it holds the minimum.
+    if (channel === undefined && minimum < needed && idle.length > 0) {
+      const best = idle.reduce((a, b) => (a.remaining >= b.remaining ? a : b));
+      if (best.remaining >= minimum && best.remaining > 0n) channel = best;
+    }
     if (channel === undefined) {
       const deposit = minAmount(headroom, maxAmount(needed * BigInt(CHANNEL_DEPOSIT_REQUESTS), 1n));
-      if (deposit < needed || deposit <= 0n || this.channels.length >= POOL_CHANNELS_MAX) {
+      if (deposit < minimum || deposit <= 0n || this.channels.length >= POOL_CHANNELS_MAX) {
         throw new MarketError(
           "BUDGET_EXHAUSTED",
           `the channel budget has ${headroom} left; the request needs ${needed}`,

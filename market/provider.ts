@@ -12,6 +12,8 @@ import {
   LOAD_PERMILLE_MAX,
   PROVIDER_CONCURRENT_REQUESTS_MAX,
   STREAM_STALL_TIMEOUT_MS,
+  TOKENS_PER_SECOND_MAX,
+  TOKENS_PER_SECOND_MIN,
 } from "./constants.ts";
 import { MarketError } from "./errors.ts";
 import {
@@ -66,6 +68,13 @@ export interface ProviderServiceOptions {
   /** How long a stalled request waits for a voucher (or the first frame) before it ends. */
   readonly paymentWaitMs?: number;
   readonly concurrentRequestsMax?: number;
+  /**
+   * Most tokens per second one request is served at (none when absent): a
+   * provider sharing its machine with other work paces each stream, the
+   * first token included, so token i goes out no earlier than (i + 1) /
+   * rate seconds after the request is accepted.
+   */
+  readonly tokensPerSecondMax?: number;
   /** Called after each request with what it delivered and what was paid (metrics, logs). */
   readonly onServed?: (outcome: ServedRequest) => void;
 }
@@ -115,11 +124,22 @@ export class ProviderService {
   readonly creditWindowTokens: number;
   private readonly paymentWaitMs: number;
   private readonly concurrentMax: number;
+  /** Milliseconds between paced tokens, or 0 when tokens are not paced. */
+  private readonly tokenIntervalMs: number;
 
   constructor(private readonly options: ProviderServiceOptions) {
     this.creditWindowTokens = options.creditWindowTokens ?? CREDIT_WINDOW_TOKENS_DEFAULT;
     this.paymentWaitMs = options.paymentWaitMs ?? STREAM_STALL_TIMEOUT_MS;
     this.concurrentMax = options.concurrentRequestsMax ?? PROVIDER_CONCURRENT_REQUESTS_MAX;
+    const rate = options.tokensPerSecondMax;
+    if (rate !== undefined && !(rate >= TOKENS_PER_SECOND_MIN && rate <= TOKENS_PER_SECOND_MAX)) {
+      throw new MarketError(
+        "BAD_REQUEST",
+        `tokensPerSecondMax must be in [${TOKENS_PER_SECOND_MIN}, ${TOKENS_PER_SECOND_MAX}]`,
+        { tokensPerSecondMax: rate },
+      );
+    }
+    this.tokenIntervalMs = rate === undefined ? 0 : 1000 / rate;
   }
 
   get models(): ModelRef[] {
@@ -284,6 +304,7 @@ export class ProviderService {
     send: (frame: ProviderFrame) => void,
     signal: AbortSignal,
   ): Promise<DoneReason> {
+    const acceptedAtMs = performance.now();
     try {
       for (;;) {
         let next: IteratorResult<GeneratedToken>;
@@ -300,6 +321,12 @@ export class ProviderService {
           await client.paymentOrTimeout(this.paymentWaitMs, signal);
           if (signal.aborted) break;
           if (!meter.canDeliver(channel.paid)) return "unpaid";
+        }
+        if (this.tokenIntervalMs > 0) {
+          const dueMs = acceptedAtMs + (meter.delivered + 1) * this.tokenIntervalMs;
+          const waitMs = dueMs - performance.now();
+          if (waitMs > 0) await sleep(waitMs, signal);
+          if (signal.aborted) break;
         }
         meter.deliver(channel.paid);
         send({ type: "token", index: next.value.index, id: next.value.id, text: next.value.text });

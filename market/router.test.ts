@@ -5,6 +5,7 @@ import { type LanguageModel, loadModel, SHIPPED_MODEL_PATH } from "../compute/in
 import { MarketError } from "./errors.ts";
 import { decodeProviderFrame, encodeClientFrame, type ProviderFrame } from "./frames.ts";
 import { faulty, InferenceHarness } from "./inference-fixtures.ts";
+import { ProviderService, type ProviderServiceOptions } from "./provider.ts";
 import { ACTORS, runSeed } from "./test-fixtures.ts";
 import { createFramePipe } from "./transport.ts";
 
@@ -202,6 +203,56 @@ describe("InferenceRouter", () => {
     );
     const ok = await harness.router.complete({ prompt: PROMPT, maxTokens: 5 });
     assert.equal(ok.cost, 50n);
+  });
+
+  it("runs a partial request on what the budget funds: the provider stops at the deposit", async () => {
+    const harness = await InferenceHarness.create(
+      model,
+      [
+        { who: 1, pricePerToken: 10n },
+        { who: 2, pricePerToken: 10n },
+      ],
+      { budget: 55n },
+    );
+    const result = await harness.router.complete({ prompt: PROMPT, maxTokens: 8, partial: true });
+    // The channel holds the whole budget (55): 5 tokens at 10; the sixth is computed, never delivered.
+    assert.equal(result.finishReason, "budget");
+    assert.equal(result.tokens, 5);
+    assert.equal(result.cost, 50n);
+    assert.equal(result.legs.length, 1, "no failover once the budget is spent");
+    assert.equal(result.legs[0]!.outcome, "deposit");
+    assert.equal(harness.payers.spent, 50n);
+    assert.equal((await harness.paidTo(1)) + (await harness.paidTo(2)), 50n);
+    // Nothing is left for one more token: refused before any stream opens.
+    await assert.rejects(
+      harness.router.complete({ prompt: PROMPT, maxTokens: 8, partial: true }),
+      (e: unknown) => e instanceof MarketError && e.code === "BUDGET_EXHAUSTED",
+    );
+  });
+
+  it("a provider paced to N tokens per second sends token i no earlier than (i + 1) / N s after accepting", async () => {
+    const harness = await InferenceHarness.create(model, [
+      { who: 1, pricePerToken: 1n, service: { tokensPerSecondMax: 100 } },
+    ]);
+    const arrivals: number[] = [];
+    const started = performance.now();
+    const result = await harness.router.complete({
+      prompt: PROMPT,
+      maxTokens: 5,
+      onToken: () => arrivals.push(performance.now() - started),
+    });
+    assert.equal(result.tokens, 5);
+    // Timers may fire up to a millisecond early against performance.now(): that is the only slack.
+    for (const [i, at] of arrivals.entries()) assert.ok(at >= (i + 1) * 10 - 1, `token ${i} at ${at} ms`);
+    assert.ok(result.legs[0]!.timeToFirstTokenMs! >= 9);
+    assert.throws(
+      () =>
+        new ProviderService({
+          ...({} as ProviderServiceOptions),
+          tokensPerSecondMax: 0,
+        }),
+      (e: unknown) => e instanceof MarketError && e.code === "BAD_REQUEST",
+    );
   });
 
   it("opens a channel with room for more requests, reuses it, and tops it up within the budget", async () => {

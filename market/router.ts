@@ -75,6 +75,13 @@ export interface CompletionRequest {
   readonly seed?: number;
   readonly constraints?: CompletionConstraints;
   readonly signal?: AbortSignal;
+  /**
+   * When the channel budget cannot fund every token asked for, run on what
+   * it can fund (at least one token): the provider serves what the channel's
+   * deposit covers and stops, and the request ends with finish reason
+   * "budget". Without it such a request fails with BUDGET_EXHAUSTED.
+   */
+  readonly partial?: boolean;
   /** Called with each token as it arrives. */
   readonly onToken?: (token: RoutedToken) => void;
 }
@@ -102,7 +109,8 @@ export interface ProviderLeg {
   readonly timeToFirstTokenMs: number | null;
 }
 
-export type FinishReason = "length" | "cancelled";
+/** "budget": a partial request stopped where its channel budget ran out. */
+export type FinishReason = "length" | "cancelled" | "budget";
 
 export interface CompletionResult {
   readonly text: string;
@@ -292,6 +300,8 @@ export class InferenceRouter {
     let firstTokenMs: number | null = null;
     const started = performance.now();
     const tried = new Set<string>();
+    // A partial request stops, keeping what it has, once the budget funds no more.
+    let budgetSpent = false;
     for (const choice of ranked) {
       if (legs.length >= this.attemptsMax) break;
       if (request.signal?.aborted) break;
@@ -302,23 +312,33 @@ export class InferenceRouter {
       tried.add(choice.candidate.peerId);
       const legModel: ModelRef = model ?? choice.model;
       const remaining = valid.maxTokens - tokens;
-      const leg = await this.runLeg(
-        choice.candidate,
-        legModel,
-        { ...valid, prompt: valid.prompt + text, maxTokens: remaining },
-        request,
-        (token) => {
-          firstTokenMs ??= performance.now() - started;
-          request.onToken?.({
-            index: tokens,
-            id: token.id,
-            text: token.text,
-            peerId: choice.candidate.peerId,
-          });
-          tokens++;
-          text += token.text;
-        },
-      );
+      let leg: LegRun;
+      try {
+        leg = await this.runLeg(
+          choice.candidate,
+          legModel,
+          { ...valid, prompt: valid.prompt + text, maxTokens: remaining },
+          request,
+          (token) => {
+            firstTokenMs ??= performance.now() - started;
+            request.onToken?.({
+              index: tokens,
+              id: token.id,
+              text: token.text,
+              peerId: choice.candidate.peerId,
+            });
+            tokens++;
+            text += token.text;
+          },
+        );
+      } catch (error) {
+        const exhausted = error instanceof MarketError && error.code === "BUDGET_EXHAUSTED";
+        if (exhausted && request.partial === true && tokens > 0) {
+          budgetSpent = true;
+          break;
+        }
+        throw error;
+      }
       legs.push({
         peerId: choice.candidate.peerId,
         address: choice.candidate.address,
@@ -332,12 +352,17 @@ export class InferenceRouter {
       });
       if (leg.tokens > 0 || leg.outcome === "length") model = legModel;
       if (leg.outcome === "length" || leg.outcome === "cancelled" || tokens >= valid.maxTokens) break;
+      // A partial request whose deposit ran out has spent what the budget could fund.
+      if (leg.outcome === "deposit" && request.partial === true) {
+        budgetSpent = tokens < valid.maxTokens;
+        break;
+      }
     }
     const cost = legs.reduce((sum, leg) => sum + leg.cost, 0n);
     if (cost > 0n) this.pod.routing.onSpend?.(this.pod.id, cost);
     const last = legs.at(-1);
     const finished = last !== undefined && (last.outcome === "length" || tokens >= valid.maxTokens);
-    if (!finished && !request.signal?.aborted && last?.outcome !== "cancelled") {
+    if (!finished && !budgetSpent && !request.signal?.aborted && last?.outcome !== "cancelled") {
       throw new MarketError(
         "ALL_PROVIDERS_FAILED",
         `the request stopped after ${tokens} of ${valid.maxTokens} tokens`,
@@ -353,7 +378,7 @@ export class InferenceRouter {
       tokens,
       cost,
       model: model ?? ranked[0]!.model,
-      finishReason: finished ? "length" : "cancelled",
+      finishReason: finished ? "length" : budgetSpent ? "budget" : "cancelled",
       legs,
       timeToFirstTokenMs: firstTokenMs,
     };
@@ -391,7 +416,13 @@ export class InferenceRouter {
 
     let lease: ChannelLease;
     try {
-      lease = await channels.lease(candidate.address, candidate.peerId, BigInt(valid.maxTokens) * price);
+      const needed = BigInt(valid.maxTokens) * price;
+      lease = await channels.lease(
+        candidate.address,
+        candidate.peerId,
+        needed,
+        request.partial === true ? minAmount(price, needed) : needed,
+      );
     } catch (error) {
       // No budget is the client's fault, not the provider's: the whole request fails.
       if (error instanceof MarketError && error.code === "BUDGET_EXHAUSTED") throw error;

@@ -1,5 +1,6 @@
 import { parseDevice } from "../compute/index.ts";
 import { AMOUNT_MAX } from "../spec/index.ts";
+import { TOKENS_PER_SECOND_MAX, TOKENS_PER_SECOND_MIN } from "./constants.ts";
 import { MarketError } from "./errors.ts";
 import { POD_ROLES, type PodRole } from "./model-ref.ts";
 import type { MarketService } from "./service.ts";
@@ -12,7 +13,8 @@ import type { MarketService } from "./service.ts";
  * or sign with the node's keys and need the node's bearer token. Bad
  * parameters throw MarketError BAD_REQUEST.
  *
- *   hs_providerStart   { model?, price, device?, vramGb?, threads?, bond? }        auth
+ *   hs_providerStart   { model?, price, device?, vramGb?, threads?, bond?,
+ *                        maxTokensPerSecond? }                                     auth
  *   hs_providerStatus  {}
  *   hs_podCreate       { name, capabilities? }                                      auth
  *   hs_podInvite       { pod, peers?, role?, ttlMs?, multiUse? }                    auth
@@ -24,7 +26,8 @@ import type { MarketService } from "./service.ts";
  *   hs_podKeysList     { pod? }                                                     auth
  *   hs_podKeysRevoke   { id }                                                       auth
  *   hs_infer           { pod, prompt, maxTokens?, model?, minVramGb?, latency?,
- *                        maxPricePerToken?, temperature?, seed?, requestId? }       auth
+ *                        maxPricePerToken?, temperature?, seed?, partial?,
+ *                        requestId? }                                              auth
  */
 export interface MarketRpcMethod {
   readonly auth: boolean;
@@ -141,6 +144,11 @@ export function marketRpcMethods(market: MarketService): Record<string, MarketRp
         const vramGb = p.number("vramGb", 0, 1e6);
         const threads = p.number("threads", 1, 64, true);
         const bond = p.amount("bond");
+        const maxTokensPerSecond = p.number(
+          "maxTokensPerSecond",
+          TOKENS_PER_SECOND_MIN,
+          TOKENS_PER_SECOND_MAX,
+        );
         return market.startProvider({
           pricePerToken: p.requiredAmount("price"),
           ...(model === undefined ? {} : { modelPath: model }),
@@ -148,6 +156,7 @@ export function marketRpcMethods(market: MarketService): Record<string, MarketRp
           ...(vramGb === undefined ? {} : { vramGb }),
           ...(threads === undefined ? {} : { threads }),
           ...(bond === undefined ? {} : { bond }),
+          ...(maxTokensPerSecond === undefined ? {} : { maxTokensPerSecond }),
         });
       },
     ],
@@ -200,6 +209,7 @@ export function marketRpcMethods(market: MarketService): Record<string, MarketRp
           maxPricePerToken: p.amount("maxPricePerToken"),
           temperature: p.number("temperature", 0, 100),
           seed: p.number("seed", 0, Number.MAX_SAFE_INTEGER, true),
+          partial: p.boolean("partial"),
           requestId: p.optionalString("requestId"),
         };
         return market.infer({

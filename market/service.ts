@@ -9,7 +9,7 @@ import { detectDevice } from "./device-detect.ts";
 import { MarketError } from "./errors.ts";
 import { encodeProviderFrame } from "./frames.ts";
 import type { MarketAccount, PeerIdentity } from "./interface.ts";
-import { LatencyBook } from "./latency.ts";
+import { LatencyBook, type LatencyProfile } from "./latency.ts";
 import type { PodRole } from "./model-ref.ts";
 import { type Offer, OfferBook, signOffer } from "./offers.ts";
 import { PayeeChannels, sdkPayeeSource } from "./payee-channels.ts";
@@ -68,6 +68,8 @@ export interface ProviderStartOptions {
   readonly device?: Device;
   readonly vramGb?: number;
   readonly threads?: number;
+  /** Pace each request to at most this many tokens per second (none when absent). */
+  readonly maxTokensPerSecond?: number;
   /** Bond to add (default: what reaches PROVIDER_BOND_MIN). */
   readonly bond?: bigint;
 }
@@ -220,6 +222,9 @@ export class MarketService {
         state: this.state,
         generators: [generator],
         pricePerToken: options.pricePerToken,
+        ...(options.maxTokensPerSecond === undefined
+          ? {}
+          : { tokensPerSecondMax: options.maxTokensPerSecond }),
         channels: new PayeeChannels({
           chainId: account.chainId,
           self: account.address,
@@ -242,6 +247,7 @@ export class MarketService {
         vramGb: detected.vramMib / 1024,
         vramSource: detected.vramSource,
         pricePerToken: options.pricePerToken.toString(),
+        maxTokensPerSecond: options.maxTokensPerSecond ?? null,
         bond: (this.state.provider(account.address)?.bond ?? 0n).toString(),
         txHash: toHex(outcome.txHash),
       };
@@ -345,6 +351,7 @@ export class MarketService {
         role: m.role,
         online: m.online,
         joinedAtCommit: m.joinedAtCommit,
+        latency: latencyJson(this.latency.get(m.peerId)),
         provider:
           m.provider === null
             ? null
@@ -418,6 +425,7 @@ export class MarketService {
     maxPricePerToken?: bigint;
     temperature?: number;
     seed?: number;
+    partial?: boolean;
     requestId?: string;
   }): Promise<Record<string, unknown>> {
     const pod = this.pod(request.pod);
@@ -429,6 +437,7 @@ export class MarketService {
       ...(request.model === undefined ? {} : { model: request.model }),
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       ...(request.seed === undefined ? {} : { seed: request.seed }),
+      ...(request.partial === undefined ? {} : { partial: request.partial }),
       constraints: {
         ...(request.minVramGb === undefined ? {} : { minVramGb: request.minVramGb }),
         ...(request.latency === undefined ? {} : { latency: request.latency }),
@@ -454,9 +463,22 @@ export class MarketService {
         cost: l.cost.toString(),
         outcome: l.outcome,
         error: l.error,
+        roundTripMs: l.roundTripMs,
+        timeToFirstTokenMs: l.timeToFirstTokenMs,
       })),
     };
   }
+}
+
+/** This node's latency profile of a peer (null when it never sent the peer a request). */
+function latencyJson(profile: LatencyProfile | null): Record<string, number> | null {
+  if (profile === null) return null;
+  return {
+    roundTripMs: profile.roundTripMs,
+    timeToFirstTokenMs: profile.timeToFirstTokenMs,
+    samples: profile.samples,
+    failures: profile.failures,
+  };
 }
 
 function modelsJson(models: readonly PodModel[]) {

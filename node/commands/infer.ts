@@ -5,7 +5,7 @@
  * the tokens stream to the terminal and the cost is printed at the end.
  *
  * RPC: hs_infer { pod, prompt, maxTokens?, model?, minVramGb?, latency?,
- * maxPricePerToken?, temperature?, seed?, requestId? }. To stream, the
+ * maxPricePerToken?, temperature?, seed?, partial?, requestId? }. To stream, the
  * command opens a WebSocket to the node, subscribes to topic "market.infer"
  * and calls hs_infer on the same socket with a request id; the node relays
  * each token as { requestId, index, text, peerId }. Without a WebSocket it
@@ -29,6 +29,7 @@ interface InferOptions {
   maxPrice?: string;
   temperature?: string;
   seed?: string;
+  partial?: boolean;
   rpc: string;
   json?: boolean;
 }
@@ -37,6 +38,7 @@ type InferResult = {
   text: string;
   tokens: number;
   cost: string;
+  finishReason: string;
   model: { name: string };
   providers: { peerId: string; tokens: number; cost: string; outcome: string }[];
   timeToFirstTokenMs: number | null;
@@ -113,6 +115,10 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
     .option("--max-price <amount>", "most to pay per token")
     .option("--temperature <t>", "sampling temperature, 0 for greedy")
     .option("--seed <s>", "sampling seed")
+    .option(
+      "--partial",
+      "when the node's inference budget cannot pay for every token, take what it can pay for",
+    )
     .option("--rpc <url>", "node JSON-RPC URL", DEFAULT_RPC)
     .option("--json", "print one JSON object at the end instead of streaming")
     .action(async (options: InferOptions) => {
@@ -140,6 +146,7 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
       }
       if (options.seed !== undefined)
         params.seed = parseInteger(options.seed, "--seed", 0, Number.MAX_SAFE_INTEGER);
+      if (options.partial) params.partial = true;
 
       let result: InferResult;
       let streamed = false;
@@ -166,7 +173,7 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
         .map((p) => `${p.peerId.slice(0, 16)}... ${p.tokens} tokens ${p.cost} (${p.outcome})`)
         .join("; ");
       process.stdout.write(
-        `cost ${result.cost} for ${result.tokens} tokens of ${result.model.name} [${legs}]\n`,
+        `cost ${result.cost} for ${result.tokens} tokens of ${result.model.name}${result.finishReason === "budget" ? " (stopped: the inference budget is spent)" : ""} [${legs}]\n`,
       );
     });
 }

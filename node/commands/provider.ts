@@ -5,11 +5,12 @@
  * its pods' members; the device and its memory are detected where possible
  * and declared otherwise. `status` shows what the node serves and its load.
  *
- * RPC methods: hs_providerStart { model?, price, device?, vramGb?, threads?, bond? },
+ * RPC methods: hs_providerStart { model?, price, device?, vramGb?, threads?, bond?, maxTokensPerSecond? },
  * hs_providerStatus {} (market/rpc-methods.ts).
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { TOKENS_PER_SECOND_MAX, TOKENS_PER_SECOND_MIN } from "../../market/index.ts";
 import { printJson, UsageError } from "../output.ts";
 import { client, DEFAULT_RPC } from "./chain.ts";
 import { parseInteger, parseWhole, type RpcFor } from "./pod.ts";
@@ -21,6 +22,7 @@ interface StartOptions {
   vramGb?: string;
   threads?: string;
   bond?: string;
+  maxTokensPerSecond?: string;
   rpc: string;
   json?: boolean;
 }
@@ -41,6 +43,10 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
     .option("--vram-gb <n>", "GPU memory to declare when it cannot be detected")
     .option("--threads <n>", "intra-op threads of the model session")
     .option("--bond <amount>", "bond to add (default: what reaches the minimum)")
+    .option(
+      "--max-tokens-per-second <n>",
+      "pace each request to at most this many tokens per second (a machine shared with other work)",
+    )
     .option("--rpc <url>", "node JSON-RPC URL", DEFAULT_RPC)
     .option("--json", "print one JSON object")
     .action(async (options: StartOptions) => {
@@ -52,6 +58,21 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
         if (!(Number.isFinite(vramGb) && vramGb > 0))
           throw new UsageError("--vram-gb must be a positive number");
       }
+      let maxTokensPerSecond: number | undefined;
+      if (options.maxTokensPerSecond !== undefined) {
+        maxTokensPerSecond = Number(options.maxTokensPerSecond);
+        if (
+          !(
+            Number.isFinite(maxTokensPerSecond) &&
+            maxTokensPerSecond >= TOKENS_PER_SECOND_MIN &&
+            maxTokensPerSecond <= TOKENS_PER_SECOND_MAX
+          )
+        ) {
+          throw new UsageError(
+            `--max-tokens-per-second must be a number in [${TOKENS_PER_SECOND_MIN}, ${TOKENS_PER_SECOND_MAX}]`,
+          );
+        }
+      }
       const result = await rpcFor(options.rpc).call<Record<string, unknown>>("hs_providerStart", [
         {
           price: parseWhole(options.price, "--price"),
@@ -62,6 +83,7 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
             ? {}
             : { threads: parseInteger(options.threads, "--threads", 1, 64) }),
           ...(options.bond === undefined ? {} : { bond: parseWhole(options.bond, "--bond") }),
+          ...(maxTokensPerSecond === undefined ? {} : { maxTokensPerSecond }),
         },
       ]);
       if (options.json) return printJson(result);
@@ -71,7 +93,7 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
           `provider  ${result.address} (peer ${result.peerId})`,
           `model     ${model.name} sha256 ${model.sha256}`,
           `device    ${result.device}${result.vramSource !== "none" ? ` ${result.vramGb} GiB (${result.vramSource})` : ""}`,
-          `price     ${result.pricePerToken} per token, bond ${result.bond}`,
+          `price     ${result.pricePerToken} per token, bond ${result.bond}${result.maxTokensPerSecond === null ? "" : `, at most ${result.maxTokensPerSecond} tokens/s per request`}`,
           `tx        ${result.txHash}`,
           "",
         ].join("\n"),
