@@ -180,8 +180,10 @@ export class StateSync implements StateSyncService {
   async syncFromPeers(validatorPeers: readonly string[]): Promise<SyncedCheckpoint | null> {
     const { log } = this.options;
     const deadline = Date.now() + (this.options.timeoutMs ?? STATE_SYNC_TIMEOUT_MS);
+    /** Peers that served a state not matching its certified root: not asked again in this sync. */
+    const excluded = new Set<string>();
     while (Date.now() < deadline) {
-      const offers = await this.collectOffers(validatorPeers);
+      const offers = (await this.collectOffers(validatorPeers)).filter((o) => !excluded.has(o.peer));
       const best = offers.reduce<(typeof offers)[number] | null>(
         (top, o) => (top === null || o.offer.certificate.index > top.offer.certificate.index ? o : top),
         null,
@@ -195,8 +197,9 @@ export class StateSync implements StateSyncService {
       const index = offer.certificate.index;
       const sources = offers.filter((o) => o.offer.certificate.index === index).map((o) => o.peer);
       log.info("syncing state from checkpoint", { index, peers: sources.length });
+      const servedBy = new Set<string>();
       try {
-        const entries = await this.download(index, sources);
+        const entries = await this.download(index, sources, servedBy);
         await this.install(offer, entries);
         log.info("state installed from checkpoint", {
           index,
@@ -210,8 +213,10 @@ export class StateSync implements StateSyncService {
         };
       } catch (error) {
         if (error instanceof LedgerError && error.code === "SNAPSHOT_MISMATCH") {
-          // The certificate is valid, so whoever served these pages served a wrong state.
-          for (const peer of sources) this.options.host.penalise(peer, "Malformed");
+          // The certificate is valid, so whoever served these pages served a wrong state. When
+          // one peer served them all it is to blame; either way none of them is asked again.
+          if (servedBy.size === 1) for (const peer of servedBy) this.options.host.penalise(peer, "Malformed");
+          for (const peer of servedBy) excluded.add(peer);
         } else if (!(error instanceof HyperspaceError)) throw error;
         log.warn("state sync attempt failed", { index, error: String(error) });
         await sleep(STATE_SYNC_RETRY_MS);
@@ -247,8 +252,16 @@ export class StateSync implements StateSyncService {
     return answers.flat();
   }
 
-  /** Every entry of checkpoint `index`, page by page, from whichever source answers. */
-  private async download(index: number, sources: readonly string[]): Promise<StoreEntry[]> {
+  /**
+   * Every entry of checkpoint `index`, page by page: from the first source
+   * while it answers, then the next (pages are the same from any holder of
+   * the checkpoint). `servedBy` collects the peers whose pages were used.
+   */
+  private async download(
+    index: number,
+    sources: readonly string[],
+    servedBy: Set<string>,
+  ): Promise<StoreEntry[]> {
     const entries: StoreEntry[] = [];
     let bytes = 0;
     let fromKey: Uint8Array | null = new Uint8Array();
@@ -268,6 +281,7 @@ export class StateSync implements StateSyncService {
         continue;
       }
       failures = 0;
+      servedBy.add(peer);
       for (const entry of page.entries) {
         bytes += entry.key.byteLength + entry.value.byteLength;
         entries.push(entry);
