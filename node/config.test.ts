@@ -18,6 +18,16 @@ describe("config", () => {
     assert.equal(config.genesisFile, join(config.dataDir, "genesis.json"));
   });
 
+  it("reads stateSync from a file, HYPERSPACE_STATE_SYNC or a flag; off by default", () => {
+    assert.equal(resolveConfig({ env: {} }).stateSync, false);
+    const file = join(dir, "state-sync.json");
+    writeFileSync(file, JSON.stringify({ stateSync: true }));
+    assert.equal(resolveConfig({ file, env: {} }).stateSync, true);
+    assert.equal(resolveConfig({ file, env: { HYPERSPACE_STATE_SYNC: "false" } }).stateSync, false);
+    assert.equal(resolveConfig({ env: {}, flags: { stateSync: true } }).stateSync, true);
+    assert.throws(() => resolveConfig({ env: { HYPERSPACE_STATE_SYNC: "maybe" } }), ConfigError);
+  });
+
   it("takes flags over environment over file over defaults", () => {
     fc.assert(
       fc.property(

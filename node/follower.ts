@@ -45,6 +45,11 @@ export class CommitFollower {
       this.syncer.observeRound(author, Number.MAX_SAFE_INTEGER);
   }
 
+  /**
+   * Follows from the newest stored commit: genesis on a fresh node, the
+   * checkpoint's commit on a node that started from a certified checkpoint
+   * (state sync stores that commit with the state), else where it stopped.
+   */
   async start(): Promise<void> {
     const last: Commit | null = await this.store.readLastCommit();
     if (last !== null) this.tip = chainTipOf(last);
