@@ -22,8 +22,10 @@ export interface NodeConfig {
    * checkpoint its peers serve (state downloaded and checked against the
    * certified root) instead of replaying from genesis; it then follows
    * commits as usual, and has no commits or receipts from before the
-   * checkpoint. Ignored for validators and for a data dir that has state
-   * already. Default: false.
+   * checkpoint. If no peer offers a certified checkpoint within 60 s (a
+   * chain younger than its first checkpoint), it follows from genesis.
+   * Ignored for validators and for a data dir that has state already.
+   * Default: false.
    */
   stateSync: boolean;
   /** The validator's keystore. Default: <dataDir>/validator.key.json. */
