@@ -7,6 +7,7 @@ import {
   type KeyPair,
   signTransaction,
   type Transaction,
+  transactionDigest,
 } from "../spec/index.ts";
 import { PEER_ID_BYTES_MAX, TX_FEE_DEFAULT, VALIDATOR_NAME_BYTES_MAX } from "./constants.ts";
 import { readMultiaddrs } from "./validator.ts";
@@ -89,21 +90,22 @@ export interface TxEnvelope {
   readonly nonce: number;
   /** Defaults to TX_FEE_DEFAULT. */
   readonly fee?: bigint;
+  /** Signs with `keys` faster than the default (spec `createSigner`), for callers that sign many. */
+  readonly signer?: (digest: Uint8Array) => Uint8Array;
 }
 
 /** Signs a transaction of any kind with an already-encoded payload (for modules' own builders). */
 export function buildTransaction(envelope: TxEnvelope, kind: string, payload: Uint8Array): Transaction {
-  return signTransaction(
-    {
-      chainId: envelope.chainId,
-      sender: envelope.keys.publicKey,
-      nonce: envelope.nonce,
-      fee: envelope.fee ?? TX_FEE_DEFAULT,
-      kind,
-      payload,
-    },
-    envelope.keys,
-  );
+  const body = {
+    chainId: envelope.chainId,
+    sender: envelope.keys.publicKey,
+    nonce: envelope.nonce,
+    fee: envelope.fee ?? TX_FEE_DEFAULT,
+    kind,
+    payload,
+  };
+  if (envelope.signer === undefined) return signTransaction(body, envelope.keys);
+  return { ...body, signature: envelope.signer(transactionDigest(body)) };
 }
 
 export function buildTransfer(options: TxEnvelope & TransferPayload): Transaction {

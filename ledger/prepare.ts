@@ -2,6 +2,7 @@ import {
   addressFromPublicKey,
   CodecError,
   decodeTransaction,
+  isVerifiedTransaction,
   type Transaction,
   transactionDigest,
   verifyTransaction,
@@ -92,11 +93,12 @@ export async function prepareTransactionsParallel(
   chainId: string,
 ): Promise<PreparedTransaction[]> {
   const decoded = transactions.map((bytes) => decodeForChain(bytes, chainId));
-  const pending: Decoded[] = [];
-  for (const d of decoded) if (!("ok" in d)) pending.push(d);
+  // A signature this process verified before (at mempool admission) is looked up, not checked again.
+  const unchecked = decoded.map((d) => ("ok" in d || isVerifiedTransaction(d.tx, d.txHash) ? null : d));
+  const pending = unchecked.filter((d): d is Decoded => d !== null);
   const valid = await verifySignatures(
     pending.map((d) => ({ signature: d.tx.signature, message: d.txHash, publicKey: d.tx.sender })),
   );
   let next = 0;
-  return decoded.map((d) => ("ok" in d ? d : finish(d, valid[next++]!)));
+  return decoded.map((d, i) => ("ok" in d ? d : finish(d, unchecked[i] === null || valid[next++]!)));
 }

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
-import { generateKeyPair, signTransaction, type Transaction } from "../spec/index.ts";
+import { encodeTransaction, generateKeyPair, signTransaction, type Transaction } from "../spec/index.ts";
 import { PEER_SCORE_DISCONNECT_THRESHOLD } from "./constants.ts";
 import { NetError } from "./errors.ts";
 import { NetworkHost } from "./host.ts";
 import { loadOrCreatePeerKey, peerIdOf } from "./identity.ts";
-import { TransactionTopic, topicName } from "./topics.ts";
+import { TransactionBatchTopic, topicName } from "./topics.ts";
 
 const CHAIN = "net-test";
 
@@ -109,24 +109,27 @@ describe("NetworkHost over loopback sockets", () => {
     assert.equal(received.length, 0);
   });
 
-  it("gossips valid transactions and rejects garbage, penalising the publisher", async () => {
-    const got: Transaction[] = [];
-    for (const h of [a, b, c]) h.subscribe(TransactionTopic, (tx) => h === c && got.push(tx));
+  it("gossips transaction batches and rejects garbage, penalising the publisher", async () => {
+    const got: (readonly Uint8Array[])[] = [];
+    for (const h of [a, b, c]) h.subscribe(TransactionBatchTopic, (batch) => h === c && got.push(batch));
     await until(
-      () => a.libp2p.services.pubsub.getSubscribers(topicName(CHAIN, TransactionTopic)).length > 0,
+      () => a.libp2p.services.pubsub.getSubscribers(topicName(CHAIN, TransactionBatchTopic)).length > 0,
       15_000,
     );
     await until(
-      () => c.libp2p.services.pubsub.getSubscribers(topicName(CHAIN, TransactionTopic)).length > 0,
+      () => c.libp2p.services.pubsub.getSubscribers(topicName(CHAIN, TransactionBatchTopic)).length > 0,
       15_000,
     );
-    const tx = transaction(1);
-    await a.publish(TransactionTopic, tx);
+    const batch = [encodeTransaction(transaction(1)), encodeTransaction(transaction(2))];
+    await a.publish(TransactionBatchTopic, batch);
     await until(() => got.length === 1);
-    assert.deepEqual(got[0]?.signature, tx.signature);
+    assert.deepEqual(got[0], batch);
 
     const before = b.scores.score(a.peerId);
-    await a.libp2p.services.pubsub.publish(topicName(CHAIN, TransactionTopic), new Uint8Array([0xc1, 1, 2]));
+    await a.libp2p.services.pubsub.publish(
+      topicName(CHAIN, TransactionBatchTopic),
+      new Uint8Array([0xc1, 1, 2]),
+    );
     await until(() => b.scores.score(a.peerId) < before);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(got.length, 1, "garbage must not reach the handler");

@@ -126,10 +126,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       for (let s = 0; s < senderCount && planned.length < total; s++) {
         const keys = senders[s] as KeyPair;
         const to = addressFromPublicKey((senders[(s + 1) % senderCount] as KeyPair).publicKey);
-        const unsigned = buildTransfer({ chainId, keys, nonce: n, fee, to, amount: 1n });
-        const digest = transactionDigest(unsigned);
-        const tx = { ...unsigned, signature: (signers[s] as (m: Uint8Array) => Uint8Array)(digest) };
-        planned.push({ hex: toHex(encodeTransaction(tx)), hash: toHex(digest) });
+        const tx = buildTransfer({ chainId, keys, signer: signers[s], nonce: n, fee, to, amount: 1n });
+        planned.push({ hex: toHex(encodeTransaction(tx)), hash: toHex(transactionDigest(tx)) });
       }
     }
     log(`signed ${planned.length} transfers; submitting at ${options.tps} tx/s for ${options.durationS} s`);

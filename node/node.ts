@@ -32,7 +32,7 @@ import {
   loadOrCreatePeerKey,
   NetworkHost,
   type Topic,
-  TransactionTopic,
+  TransactionBatchTopic,
   ValidationError,
 } from "../net/index.ts";
 import {
@@ -40,7 +40,6 @@ import {
   commitDigest,
   decodeTransaction,
   type KeyPair,
-  type Transaction,
   toHex,
   transactionDigest,
 } from "../spec/index.ts";
@@ -52,7 +51,7 @@ import { libp2pInferenceTransport, serveInference } from "./inference-transport.
 import { createKeyFile, readKeyFile } from "./keyfile.ts";
 import { readKeystore } from "./keystore.ts";
 import type { Logger } from "./logger.ts";
-import { Mempool, MempoolError } from "./mempool.ts";
+import { Mempool, MempoolError, type MempoolErrorCode } from "./mempool.ts";
 import { Metrics } from "./metrics.ts";
 import { createOpenAiHandler } from "./openai.ts";
 import { rpcMethods } from "./rpc/methods.ts";
@@ -67,6 +66,7 @@ import {
 } from "./state-certifier.ts";
 import { StateSync } from "./state-sync.ts";
 import { CHECKPOINT_INTERVAL_COMMITS } from "./state-sync-certificate.ts";
+import { TransactionBatcher } from "./transaction-batcher.ts";
 import { NodeWallet } from "./wallet.ts";
 
 /** Gossip topic of validators' signed state roots. */
@@ -77,6 +77,16 @@ const StateRootTopic: Topic<StateRootVote> = {
   encode: encodeStateRootVote,
   decode: decodeStateRootVote,
 };
+
+/** Mempool refusals of a gossiped transaction that an honest peer can cause (it was late or redundant). */
+const IGNORED_GOSSIP_ERRORS: ReadonlySet<MempoolErrorCode> = new Set([
+  "DUPLICATE",
+  "STALE_NONCE",
+  "FULL",
+  "NONCE_TOO_FAR",
+  "ALREADY_PROPOSED",
+  "UNDERPRICED_REPLACEMENT",
+]);
 
 /**
  * Commits waiting for execution. Consensus persists a commit before handing
@@ -122,6 +132,7 @@ export class HyperspaceNode {
   committee!: Committee;
   host!: NetworkHost;
   mempool!: Mempool;
+  private transactionGossip!: TransactionBatcher;
   private consensusStore!: RocksConsensusStore;
   private authority: Authority | null = null;
   private follower: CommitFollower | null = null;
@@ -244,10 +255,14 @@ export class HyperspaceNode {
       isAssigned: assigned,
       nowMs: Date.now,
     });
+    this.transactionGossip = new TransactionBatcher((batch) => {
+      // Gossip failures do not undo local admission: our own validator can still propose them.
+      void this.host.publish(TransactionBatchTopic, batch).catch(() => {});
+    });
     this.host.subscribe(
-      TransactionTopic,
+      TransactionBatchTopic,
       () => {},
-      (tx) => this.admitGossiped(tx),
+      (batch) => this.admitGossiped(batch),
     );
     this.host.subscribe(
       StateRootTopic,
@@ -413,27 +428,32 @@ export class HyperspaceNode {
   async submitTransaction(bytes: Uint8Array): Promise<string> {
     const hash = this.mempool.add(bytes);
     this.metrics.mempoolSize.set(this.mempool.size);
-    // Gossip failures do not undo local admission: our own validator can still propose it.
-    void this.host.publishEncoded(TransactionTopic, bytes).catch(() => {});
+    this.transactionGossip.add(bytes);
     return hash;
   }
 
-  private admitGossiped(tx: Transaction): void {
-    try {
-      this.mempool.addDecoded(tx, TransactionTopic.encode(tx));
-      this.metrics.mempoolSize.set(this.mempool.size);
-    } catch (error) {
-      if (!(error instanceof MempoolError)) throw error;
-      const ignore = [
-        "DUPLICATE",
-        "STALE_NONCE",
-        "FULL",
-        "NONCE_TOO_FAR",
-        "ALREADY_PROPOSED",
-        "UNDERPRICED_REPLACEMENT",
-      ];
-      throw new ValidationError(ignore.includes(error.code) ? "IGNORE" : "REJECT", error.code);
+  /**
+   * Admits a gossiped batch. A transaction that no honest node would have
+   * admitted (malformed, badly signed, for another chain) rejects the whole
+   * message, so its sender loses score; one that is merely late or
+   * redundant (duplicate, stale nonce, full mempool) is skipped, and a batch
+   * with nothing new is ignored.
+   */
+  private admitGossiped(batch: readonly Uint8Array[]): void {
+    let admitted = 0;
+    let invalid: MempoolErrorCode | null = null;
+    for (const bytes of batch) {
+      try {
+        this.mempool.add(bytes);
+        admitted++;
+      } catch (error) {
+        if (!(error instanceof MempoolError)) throw error;
+        if (!IGNORED_GOSSIP_ERRORS.has(error.code)) invalid ??= error.code;
+      }
     }
+    this.metrics.mempoolSize.set(this.mempool.size);
+    if (invalid !== null) throw new ValidationError("REJECT", invalid);
+    if (admitted === 0) throw new ValidationError("IGNORE", "nothing new");
   }
 
   private acceptVote(vote: StateRootVote): void {

@@ -9,8 +9,13 @@ import { blockDigest } from "./block.ts";
 import { Domain } from "./constants.ts";
 import { AddressError } from "./errors.ts";
 import { hash, sha256 } from "./hash.ts";
-import { createSigner, generateKeyPair, sign, verify, verifyReference } from "./keys.ts";
-import { signTransaction, transactionDigest, verifyTransaction } from "./transaction.ts";
+import { createSigner, generateKeyPair, sign, signReference, verify, verifyReference } from "./keys.ts";
+import {
+  isVerifiedTransaction,
+  signTransaction,
+  transactionDigest,
+  verifyTransaction,
+} from "./transaction.ts";
 import { voucherDigest } from "./voucher.ts";
 
 const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
@@ -123,7 +128,8 @@ describe("ed25519", () => {
   it("the node:crypto signer produces exactly noble's signatures", () => {
     fc.assert(
       fc.property(seed, message, (secret, msg) => {
-        assert.deepEqual(createSigner(secret)(msg), sign(msg, secret));
+        assert.deepEqual(createSigner(secret)(msg), signReference(msg, secret));
+        assert.deepEqual(sign(msg, secret), signReference(msg, secret));
       }),
       { numRuns: 200 },
     );
@@ -135,6 +141,43 @@ describe("ed25519", () => {
     assert.equal(verify(signature.subarray(1), new Uint8Array(1), keys.publicKey), false);
     assert.equal(verify(signature, new Uint8Array(1), keys.publicKey.subarray(1)), false);
     assert.equal(ed25519.verify(signature, new Uint8Array(1), keys.publicKey), true);
+  });
+});
+
+describe("verified-signature cache", () => {
+  it("remembers only valid signatures: after a valid one, any other signature, body or sender is checked afresh", () => {
+    fc.assert(
+      fc.property(
+        seed,
+        seed,
+        arbitraryTransaction,
+        fc.nat({ max: 63 }),
+        fc.nat({ max: 7 }),
+        (secret, otherSecret, tx, flipByte, flipBit) => {
+          const keys = generateKeyPair(secret);
+          const signed = signTransaction({ ...tx, sender: keys.publicKey }, keys);
+          const digest = transactionDigest(signed);
+          assert.equal(verifyTransaction(signed), true);
+          assert.equal(isVerifiedTransaction(signed, digest), true);
+
+          const signature = new Uint8Array(signed.signature);
+          signature[flipByte]! ^= 1 << flipBit;
+          const forged = { ...signed, signature };
+          assert.equal(verifyTransaction(forged), false);
+          assert.equal(isVerifiedTransaction(forged, digest), false, "an invalid result is never cached");
+          assert.equal(verifyTransaction(forged), false);
+
+          const other = generateKeyPair(otherSecret);
+          if (Buffer.compare(other.publicKey, keys.publicKey) !== 0) {
+            const stolen = { ...signed, sender: other.publicKey };
+            assert.equal(verifyTransaction(stolen), false, "the digest covers the sender");
+          }
+          const renonced = { ...signed, nonce: signed.nonce + 1 };
+          assert.equal(verifyTransaction(renonced), false, "the digest covers the body");
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 
