@@ -55,6 +55,9 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** inFlight while a batch is being started (before runBatch returns its promise). */
+const STARTING: Promise<void> = Promise.resolve();
+
 export class ModelSession {
   private readonly queue: Pending[] = [];
   private inFlight: Promise<void> | null = null;
@@ -112,7 +115,8 @@ export class ModelSession {
         }),
       );
     }
-    for (const id of context) {
+    for (let i = 0; i < context.length; i++) {
+      const id = context[i]!;
       if (id < 0 || id >= vocabSize) {
         return Promise.reject(
           new ComputeError("BAD_REQUEST", `token id ${id} outside the vocabulary`, { id }),
@@ -141,10 +145,10 @@ export class ModelSession {
       batch.push(next);
       rows += next.rows;
     }
-    this.inFlight = this.runBatch(batch, rows).finally(() => {
-      this.inFlight = null;
-      this.pump();
-    });
+    // runBatch clears inFlight and pumps again when it ends, which may happen before it returns.
+    this.inFlight = STARTING;
+    const run = this.runBatch(batch, rows);
+    if (this.inFlight === STARTING) this.inFlight = run;
   }
 
   private async runBatch(batch: readonly Pending[], rows: number): Promise<void> {
@@ -169,14 +173,21 @@ export class ModelSession {
         logits instanceof Float32Array && logits.length === rows * vocabSize,
         "model returned malformed logits",
       );
-      let row = 0;
-      for (const request of batch) {
-        request.resolve(logits.slice(row * vocabSize, (row + request.rows) * vocabSize));
-        row += request.rows;
+      if (batch.length === 1) {
+        // A run's output is a fresh array: a lone request takes it whole, without a copy.
+        batch[0]!.resolve(logits);
+      } else {
+        let row = 0;
+        for (const request of batch) {
+          request.resolve(logits.slice(row * vocabSize, (row + request.rows) * vocabSize));
+          row += request.rows;
+        }
       }
     } catch (error) {
       for (const request of batch) request.reject(error);
     }
+    this.inFlight = null;
+    this.pump();
   }
 
   /** Fails every waiting request, waits for the run in flight, and releases the session. Idempotent. */

@@ -42,14 +42,29 @@ export function decodeTokens(tokens: ArrayLike<number>): string {
  */
 export class TokenStreamDecoder {
   private readonly decoder = new TextDecoder("utf-8");
+  /**
+   * Whether the decoder holds no partial character and has settled the
+   * start-of-stream byte order mark: true after it decoded an ASCII byte.
+   * Then the next ASCII byte is its own character, with no TextDecoder call
+   * (most tokens of English text).
+   */
+  private clean = false;
+  private readonly streaming = { stream: true };
 
   push(token: number): string {
     checkToken(token);
-    return this.decoder.decode(Uint8Array.of(token), { stream: true });
+    if (token < 0x80) {
+      if (this.clean) return String.fromCharCode(token);
+      this.clean = true;
+    } else {
+      this.clean = false;
+    }
+    return this.decoder.decode(Uint8Array.of(token), this.streaming);
   }
 
   /** Ends the stream; returns U+FFFD if it stopped inside a character. */
   flush(): string {
+    this.clean = false;
     return this.decoder.decode();
   }
 }

@@ -98,23 +98,42 @@ export const LATENCY_PROFILES_MAX = 10_000;
  * Tokens a provider delivers beyond what is paid for (its credit window): the
  * provider's whole exposure to one request. When the credit is not covered
  * the provider stops within one token. A token of the shipped model is
- * well under 0.1 ms of compute, so 256 tokens are a few milliseconds of work and
- * a tiny amount of value; the window lets the client pay once per
- * VOUCHER_INTERVAL_TOKENS_DEFAULT tokens instead of once per token.
+ * under 0.1 ms of compute, so 1,024 tokens are well under a tenth of a
+ * second of work and a small amount of value; the window lets the client
+ * pay once per VOUCHER_INTERVAL_TOKENS_DEFAULT tokens instead of once per
+ * token. A provider selling a dearer model sets a smaller window.
  */
-export const CREDIT_WINDOW_TOKENS_DEFAULT = 256;
+export const CREDIT_WINDOW_TOKENS_DEFAULT = 1024;
 /** Most credit a provider may extend: 4,096 tokens is a whole request of the largest size. */
 export const CREDIT_WINDOW_TOKENS_MAX = 4096;
 /**
  * The client signs a voucher after this many tokens received (and one more
  * at the end for the rest). Half the default credit window: the voucher for
  * one batch reaches the provider while it still has credit for the next, so
- * a healthy stream never stalls on payment. A voucher costs an ed25519
- * signature and a verification (0.1 to 1 ms together on this shared 2-core
- * host), so paying per token would cost more than generating it; over 128
- * tokens it is about two microseconds per token (bench/market.bench.ts).
+ * a healthy stream never stalls on payment (against a smaller window the
+ * client pays every half window). One voucher round (sign, send, verify,
+ * persist on both ends) costs 0.1 to 0.3 ms of CPU on this shared 2-core
+ * host: every 128 tokens that was about two microseconds per token, a few
+ * percent of the shipped model's token; every 512 it is under half a
+ * microsecond (bench/market.bench.ts).
  */
-export const VOUCHER_INTERVAL_TOKENS_DEFAULT = 128;
+export const VOUCHER_INTERVAL_TOKENS_DEFAULT = 512;
+/**
+ * Tokens one `tokens` frame carries. A provider sends the tokens it
+ * generated since its last frame together, so a fast model pays the cost of
+ * a frame (encoding, the stream, decoding, waking the reader: a few
+ * microseconds) once per batch instead of once per token; 32 tokens keep a
+ * frame under 1 KiB.
+ */
+export const TOKENS_PER_FRAME_MAX = 32;
+/**
+ * Longest a generated token waits for more to share its frame. The first
+ * token of a request and every token of a paced provider go out at once;
+ * after that a token waits at most 2 ms, far below what a reader of the
+ * stream notices, while a frame of the shipped model carries a couple of
+ * dozen tokens.
+ */
+export const TOKEN_FLUSH_INTERVAL_MS = 2;
 /**
  * A provider stream that sends nothing for this long is treated as failed and
  * the router fails over. Five seconds is far above any healthy token gap.

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { CodecError, decodeWith, encodeWith } from "../spec/index.ts";
 import { amount, bytes, index } from "./arbitraries.ts";
+import { TOKENS_PER_FRAME_MAX } from "./constants.ts";
 import {
   ClientFrameCodec,
   DONE_REASONS,
@@ -11,6 +12,7 @@ import {
   type ProviderFrame,
   ProviderFrameCodec,
   type TokenFrame,
+  type TokensFrame,
 } from "./frames.ts";
 import { codecProperties, runSeed } from "./test-fixtures.ts";
 
@@ -30,6 +32,21 @@ const token: fc.Arbitrary<TokenFrame> = fc.record({
   id: fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 2 ** 32 - 1 })),
   text: tokenText,
 });
+
+const tokenId = fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 2 ** 32 - 1 }));
+const tokens: fc.Arbitrary<TokensFrame> = fc
+  .array(fc.tuple(tokenId, fc.oneof(fc.constantFrom("a", " ", "~", ""), tokenText)), {
+    minLength: 1,
+    maxLength: TOKENS_PER_FRAME_MAX,
+  })
+  .chain((pairs) =>
+    fc.record({
+      type: fc.constant("tokens" as const),
+      index: fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 2 ** 32 + 5 }), index),
+      ids: fc.constant(pairs.map(([id]) => id)),
+      texts: fc.constant(pairs.map(([, text]) => text)),
+    }),
+  );
 
 codecProperties(
   ClientFrameCodec,
@@ -61,6 +78,7 @@ const providerFrame: fc.Arbitrary<ProviderFrame> = fc.oneof(
     creditWindowTokens: fc.nat({ max: 4096 }),
   }),
   token,
+  tokens,
   fc.record({ type: fc.constant("done" as const), tokens: index, reason: fc.constantFrom(...DONE_REASONS) }),
   fc.record({
     type: fc.constant("refused" as const),
@@ -108,6 +126,43 @@ describe("token frame fast path", () => {
     // Non-canonical integers and strings go to the generic codec, which refuses them.
     for (const hex of ["9402cc0541a141", "94020041d90141", "9402004102c3a9", "9402cd007f41a141"]) {
       assert.equal(outcome(decodeProviderFrame, Buffer.from(hex, "hex")), "CodecError", hex);
+    }
+  });
+});
+
+describe("tokens frame fast path", () => {
+  it("encodes exactly the generic codec's bytes", () => {
+    fc.assert(
+      fc.property(tokens, (frame) => {
+        assert.deepEqual(encodeProviderFrame(frame), encodeWith(ProviderFrameCodec, frame));
+      }),
+      { seed, numRuns: 1000 },
+    );
+  });
+
+  it("decodes (or refuses) every byte string exactly as the generic codec does", () => {
+    const generic = (b: Uint8Array) => decodeWith(ProviderFrameCodec, b);
+    fc.assert(
+      fc.property(
+        tokens,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 3 }),
+        fc.nat({ max: 3 }),
+        (frame, flips, cut) => {
+          const mutated = new Uint8Array(encodeWith(ProviderFrameCodec, frame));
+          for (const [at, xor] of flips) mutated[at % mutated.length]! ^= xor;
+          const input = mutated.subarray(0, Math.max(1, mutated.length - cut));
+          assert.deepEqual(outcome(decodeProviderFrame, input), outcome(generic, input));
+        },
+      ),
+      { seed, numRuns: 3000 },
+    );
+    // Empty batches, ids and texts of different counts, and oversized batches are refused.
+    for (const hex of ["94050090 90", "9405009141 92a141a142", "940500dc0010 dc0010"]) {
+      assert.equal(
+        outcome(decodeProviderFrame, Buffer.from(hex.replaceAll(" ", ""), "hex")),
+        "CodecError",
+        hex,
+      );
     }
   });
 });

@@ -10,20 +10,22 @@ import {
   type Voucher,
   VoucherCodec,
 } from "../spec/index.ts";
-import { CREDIT_WINDOW_TOKENS_MAX, REQUEST_ID_BYTES } from "./constants.ts";
+import { CREDIT_WINDOW_TOKENS_MAX, REQUEST_ID_BYTES, TOKENS_PER_FRAME_MAX } from "./constants.ts";
 
 /**
  * The metered inference stream's wire frames. One request runs on one
  * stream: the client sends `request`, the provider answers `accepted` (or
- * `refused`), then streams `token` frames while the client pays with `pay`
- * frames (cumulative channel vouchers), and ends with `done`. Either side
- * may `cancel`/`refused` at any time. Each frame is a msgpack array whose
- * first element is its type; decoding is strict and every failure is a
- * CodecError.
+ * `refused`), then streams its tokens while the client pays with `pay`
+ * frames (cumulative channel vouchers), and ends with `done`. Tokens travel
+ * in `tokens` frames, each carrying the consecutive tokens generated since
+ * the last one (at most TOKENS_PER_FRAME_MAX; see token-batcher.ts), or one
+ * at a time in `token` frames. Either side may `cancel`/`refused` at any
+ * time. Each frame is a msgpack array whose first element is its type;
+ * decoding is strict and every failure is a CodecError.
  */
 
 export const ClientFrameType = { Request: 1, Pay: 2, Cancel: 3 } as const;
-export const ProviderFrameType = { Accepted: 1, Token: 2, Done: 3, Refused: 4 } as const;
+export const ProviderFrameType = { Accepted: 1, Token: 2, Done: 3, Refused: 4, Tokens: 5 } as const;
 
 /** Temperatures travel as integer thousandths (the codec carries no floats). */
 export const TEMPERATURE_SCALE = 1000;
@@ -78,6 +80,14 @@ export interface TokenFrame {
   readonly text: string;
 }
 
+/** Consecutive tokens: token i of the frame is the request's token `index + i`. */
+export interface TokensFrame {
+  readonly type: "tokens";
+  readonly index: number;
+  readonly ids: readonly number[];
+  readonly texts: readonly string[];
+}
+
 export type DoneReason = "length" | "unpaid" | "cancelled" | "deposit";
 export const DONE_REASONS: readonly DoneReason[] = ["length", "unpaid", "cancelled", "deposit"];
 
@@ -93,7 +103,7 @@ export interface RefusedFrame {
   readonly message: string;
 }
 
-export type ProviderFrame = AcceptedFrame | TokenFrame | DoneFrame | RefusedFrame;
+export type ProviderFrame = AcceptedFrame | TokenFrame | TokensFrame | DoneFrame | RefusedFrame;
 
 function tagOf(
   value: unknown,
@@ -170,10 +180,15 @@ const PROVIDER_FIELDS: Record<number, number> = {
   [ProviderFrameType.Token]: 4,
   [ProviderFrameType.Done]: 3,
   [ProviderFrameType.Refused]: 3,
+  [ProviderFrameType.Tokens]: 4,
 };
+
+/** Largest token id: ids are unsigned 32-bit. */
+const TOKEN_ID_MAX = 0xffff_ffff;
 
 export const ProviderFrameCodec: Codec<ProviderFrame> = {
   type: "ProviderFrame",
+  /** A full `tokens` frame: 32 tokens of at most 5 + 17 bytes each, and its header. */
   maxBytes: 1024,
   toValue(frame): Encodable {
     switch (frame.type) {
@@ -181,6 +196,8 @@ export const ProviderFrameCodec: Codec<ProviderFrame> = {
         return [ProviderFrameType.Accepted, frame.requestId, frame.pricePerToken, frame.creditWindowTokens];
       case "token":
         return [ProviderFrameType.Token, frame.index, frame.id, frame.text];
+      case "tokens":
+        return [ProviderFrameType.Tokens, frame.index, frame.ids, frame.texts];
       case "done":
         return [ProviderFrameType.Done, frame.tokens, frame.reason];
       case "refused":
@@ -201,9 +218,28 @@ export const ProviderFrameCodec: Codec<ProviderFrame> = {
         return {
           type: "token",
           index: reader.integer("index"),
-          id: reader.integer("id", 0xffff_ffff),
+          id: reader.integer("id", TOKEN_ID_MAX),
           text: reader.string("text", TOKEN_TEXT_BYTES_MAX),
         };
+      case ProviderFrameType.Tokens: {
+        const index = reader.integer("index");
+        const ids = reader.array("ids", TOKENS_PER_FRAME_MAX);
+        const texts = reader.array("texts", TOKENS_PER_FRAME_MAX);
+        if (ids.length === 0 || ids.length !== texts.length) {
+          throw new CodecError("OUT_OF_RANGE", `${type}: ${ids.length} ids and ${texts.length} texts`, {
+            type,
+            field: "texts",
+          });
+        }
+        const idReader = FieldReader.of(`${type}.ids`, ids, ids.length);
+        const textReader = FieldReader.of(`${type}.texts`, texts, texts.length);
+        return {
+          type: "tokens",
+          index,
+          ids: ids.map((_, i) => idReader.integer(String(i), TOKEN_ID_MAX)),
+          texts: texts.map((_, i) => textReader.string(String(i), TOKEN_TEXT_BYTES_MAX)),
+        };
+      }
       case ProviderFrameType.Done: {
         const tokens = reader.integer("tokens");
         const reason = reader.string("reason", 16);
@@ -341,12 +377,132 @@ function decodeTokenFrame(bytes: Uint8Array): TokenFrame | null {
   return { type: "token", index: index[0], id: id[0], text };
 }
 
+/** The bytes of a msgpack array header for `length` items (fixarray below 16, else array16). */
+function arrayHeaderBytes(length: number): number {
+  return length < 16 ? 1 : 3;
+}
+
+function writeArrayHeader(out: Uint8Array, at: number, length: number): number {
+  if (length < 16) {
+    out[at] = 0x90 | length;
+    return at + 1;
+  }
+  out[at] = 0xdc;
+  out[at + 1] = length >>> 8;
+  out[at + 2] = length & 0xff;
+  return at + 3;
+}
+
+/** Reads a canonical array header for 1 to TOKENS_PER_FRAME_MAX items: [length, next], or null. */
+function readArrayHeader(bytes: Uint8Array, at: number): [number, number] | null {
+  const tag = bytes[at];
+  if (tag === undefined) return null;
+  if ((tag & 0xf0) === 0x90) return (tag & 0x0f) === 0 ? null : [tag & 0x0f, at + 1];
+  if (tag !== 0xdc || at + 2 >= bytes.length) return null;
+  const length = (bytes[at + 1]! << 8) | bytes[at + 2]!;
+  return length >= 16 && length <= TOKENS_PER_FRAME_MAX ? [length, at + 3] : null;
+}
+
+/** A token's text as UTF-8 (one ASCII character without the TextEncoder). */
+function textBytes(text: string): Uint8Array {
+  return text.length === 1 && text.charCodeAt(0) < 0x80 ? asciiByte(text) : utf8Encoder.encode(text);
+}
+
+function encodeTokensFrame(frame: TokensFrame): Uint8Array | null {
+  const { index, ids, texts } = frame;
+  const count = ids.length;
+  if (count === 0 || count !== texts.length || count > TOKENS_PER_FRAME_MAX) return null;
+  if (!Number.isInteger(index) || index < 0 || index >= UINT32_LIMIT) return null;
+  let size = 2 + uintBytes(index) + 2 * arrayHeaderBytes(count);
+  let ascii = true;
+  for (let i = 0; i < count; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0 || id >= UINT32_LIMIT) return null;
+    const text = texts[i]!;
+    if (text.length !== 1 || text.charCodeAt(0) >= 0x80) ascii = false;
+    size += uintBytes(id);
+  }
+  // Most frames are single ASCII characters: 2 bytes each, no encoder; otherwise encode each text once.
+  const encoded = ascii ? null : texts.map(textBytes);
+  if (encoded === null) size += 2 * count;
+  else {
+    for (const text of encoded) {
+      if (text.byteLength > TOKEN_TEXT_BYTES_MAX) return null;
+      size += 1 + text.byteLength;
+    }
+  }
+  const out = new Uint8Array(size);
+  out[0] = 0x94;
+  out[1] = ProviderFrameType.Tokens;
+  let at = writeUint(out, 2, index);
+  at = writeArrayHeader(out, at, count);
+  for (let i = 0; i < count; i++) at = writeUint(out, at, ids[i]!);
+  at = writeArrayHeader(out, at, count);
+  for (let i = 0; i < count; i++) {
+    if (encoded === null) {
+      out[at] = 0xa1;
+      out[at + 1] = texts[i]!.charCodeAt(0);
+      at += 2;
+    } else {
+      const text = encoded[i]!;
+      out[at] = 0xa0 | text.byteLength;
+      out.set(text, at + 1);
+      at += 1 + text.byteLength;
+    }
+  }
+  return out;
+}
+
+function decodeTokensFrame(bytes: Uint8Array): TokensFrame | null {
+  if (bytes.length < 7 || bytes[0] !== 0x94 || bytes[1] !== ProviderFrameType.Tokens) return null;
+  const index = readUint(bytes, 2);
+  if (index === null) return null;
+  const idsHeader = readArrayHeader(bytes, index[1]);
+  if (idsHeader === null) return null;
+  const count = idsHeader[0];
+  let at = idsHeader[1];
+  const ids: number[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const id = readUint(bytes, at);
+    if (id === null) return null;
+    ids[i] = id[0];
+    at = id[1];
+  }
+  const textsHeader = readArrayHeader(bytes, at);
+  if (textsHeader === null || textsHeader[0] !== count) return null;
+  at = textsHeader[1];
+  const texts: string[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const tag = bytes[at];
+    if (tag === undefined || (tag & 0xe0) !== 0xa0) return null;
+    const length = tag & 0x1f;
+    if (length > TOKEN_TEXT_BYTES_MAX || at + 1 + length > bytes.length) return null;
+    if (length === 1 && bytes[at + 1]! < 0x80) {
+      texts[i] = String.fromCharCode(bytes[at + 1]!);
+    } else {
+      try {
+        texts[i] = utf8Decoder.decode(bytes.subarray(at + 1, at + 1 + length));
+      } catch {
+        return null;
+      }
+    }
+    at += 1 + length;
+  }
+  return at === bytes.length ? { type: "tokens", index: index[0], ids, texts } : null;
+}
+
 export function encodeProviderFrame(frame: ProviderFrame): Uint8Array {
-  return (frame.type === "token" ? encodeTokenFrame(frame) : null) ?? encodeWith(ProviderFrameCodec, frame);
+  const fast =
+    frame.type === "tokens"
+      ? encodeTokensFrame(frame)
+      : frame.type === "token"
+        ? encodeTokenFrame(frame)
+        : null;
+  return fast ?? encodeWith(ProviderFrameCodec, frame);
 }
 
 export function decodeProviderFrame(bytes: Uint8Array): ProviderFrame {
-  return decodeTokenFrame(bytes) ?? decodeWith(ProviderFrameCodec, bytes);
+  return decodeTokensFrame(bytes) ?? decodeTokenFrame(bytes) ?? decodeWith(ProviderFrameCodec, bytes);
 }
 
 /** Cuts text to `maxBytes` bytes on a character boundary (reasons and messages). */

@@ -30,6 +30,7 @@ import { ProviderMeter } from "./metering.ts";
 import type { ModelRef } from "./model-ref.ts";
 import type { PayeeChannels } from "./payee-channels.ts";
 import { isPodMember, type MarketState } from "./state.ts";
+import { TokenBatcher } from "./token-batcher.ts";
 import type { FrameStream } from "./transport.ts";
 
 /**
@@ -187,7 +188,7 @@ export class ProviderService {
         creditWindowTokens: this.creditWindowTokens,
       });
       const client = new ClientReader(frames, channel, abort);
-      reason = await this.serve(tokens, client, channel, meter, send, abort.signal);
+      reason = await this.serve(tokens, client, channel, meter, stream, abort.signal);
       send({ type: "done", tokens: meter.delivered, reason });
       if (reason !== "cancelled") await this.awaitFinalPayment(client, meter, channel, abort.signal);
       stream.close();
@@ -301,10 +302,12 @@ export class ProviderService {
     client: ClientReader,
     channel: PayeeChannel,
     meter: ProviderMeter,
-    send: (frame: ProviderFrame) => void,
+    stream: FrameStream,
     signal: AbortSignal,
   ): Promise<DoneReason> {
     const acceptedAtMs = performance.now();
+    const paced = this.tokenIntervalMs > 0;
+    const batch = new TokenBatcher((frame) => stream.send(frame));
     try {
       for (;;) {
         let next: IteratorResult<GeneratedToken>;
@@ -318,22 +321,26 @@ export class ProviderService {
         if (!meter.depositCovers()) return "deposit";
         // The token is computed; it goes out only when covered. Otherwise wait for a voucher, then stop.
         if (!meter.canDeliver(channel.paid)) {
+          // The client pays for what it has received: everything counted out goes on the wire first.
+          batch.flush();
           await client.paymentOrTimeout(this.paymentWaitMs, signal);
           if (signal.aborted) break;
           if (!meter.canDeliver(channel.paid)) return "unpaid";
         }
-        if (this.tokenIntervalMs > 0) {
+        if (paced) {
           const dueMs = acceptedAtMs + (meter.delivered + 1) * this.tokenIntervalMs;
           const waitMs = dueMs - performance.now();
           if (waitMs > 0) await sleep(waitMs, signal);
           if (signal.aborted) break;
         }
         meter.deliver(channel.paid);
-        send({ type: "token", index: next.value.index, id: next.value.id, text: next.value.text });
+        batch.add(next.value.index, next.value.id, next.value.text, paced);
       }
       client.rethrow();
       return "cancelled";
     } finally {
+      // Every token the meter counted out reaches the wire before `done` reports the count.
+      batch.close();
       void tokens.return?.();
     }
   }

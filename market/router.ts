@@ -319,16 +319,10 @@ export class InferenceRouter {
           legModel,
           { ...valid, prompt: valid.prompt + text, maxTokens: remaining },
           request,
-          (token) => {
+          (id, tokenText) => {
             firstTokenMs ??= performance.now() - started;
-            request.onToken?.({
-              index: tokens,
-              id: token.id,
-              text: token.text,
-              peerId: choice.candidate.peerId,
-            });
+            request.onToken?.({ index: tokens, id, text: tokenText, peerId: choice.candidate.peerId });
             tokens++;
-            text += token.text;
           },
         );
       } catch (error) {
@@ -339,6 +333,7 @@ export class InferenceRouter {
         }
         throw error;
       }
+      text += leg.text;
       legs.push({
         peerId: choice.candidate.peerId,
         address: choice.candidate.address,
@@ -390,7 +385,7 @@ export class InferenceRouter {
     model: ModelRef,
     valid: ValidRequest,
     request: CompletionRequest,
-    onToken: (token: { id: number; text: string }) => void,
+    onToken: (id: number, text: string) => void,
   ): Promise<LegRun> {
     const { channels, transport, latency } = this.pod.routing;
     const maxPrice = request.constraints?.maxPricePerToken ?? candidate.pricePerToken;
@@ -487,14 +482,29 @@ export class InferenceRouter {
             Math.min(this.voucherIntervalTokens, Math.max(1, Math.floor(frame.creditWindowTokens / 2))),
             channel.spent,
           );
+        } else if (frame.type === "tokens") {
+          if (meter === null) throw new MarketError("PROTOCOL", "a token before acceptance", {});
+          const { ids, texts } = frame;
+          if (frame.index !== received) throw new MarketError("PROTOCOL", "tokens out of order", {});
+          if (received + ids.length > valid.maxTokens)
+            throw new MarketError("PROTOCOL", "more tokens than asked for", {});
+          timeToFirstTokenMs ??= lastFrameAt - opened;
+          let target: bigint | null = null;
+          for (let i = 0; i < ids.length; i++) {
+            received++;
+            onToken(ids[i]!, texts[i]!);
+            target = meter.onToken() ?? target;
+          }
+          text += ids.length === 1 ? texts[0]! : texts.join("");
+          if (target !== null) await pay(target);
         } else if (frame.type === "token") {
           if (meter === null) throw new MarketError("PROTOCOL", "a token before acceptance", {});
           if (received >= valid.maxTokens)
             throw new MarketError("PROTOCOL", "more tokens than asked for", {});
-          timeToFirstTokenMs ??= performance.now() - opened;
+          timeToFirstTokenMs ??= lastFrameAt - opened;
           received++;
           text += frame.text;
-          onToken(frame);
+          onToken(frame.id, frame.text);
           const target = meter.onToken();
           if (target !== null) await pay(target);
         } else if (frame.type === "done") {
