@@ -38,6 +38,7 @@ import {
 import {
   bytesEqual,
   commitDigest,
+  createSigner,
   decodeTransaction,
   type KeyPair,
   toHex,
@@ -143,6 +144,10 @@ export class HyperspaceNode {
   /** Serves certified checkpoints and their state; starts a fresh full node from one (`stateSync`). */
   stateSync: StateSync | null = null;
   private keys: KeyPair | null = null;
+  /** Signs this validator's state-root votes (a node:crypto key built once). */
+  private voteSigner: (digest: Uint8Array) => Uint8Array = () => {
+    throw new Error("not a validator");
+  };
   private ownIndex: number | null = null;
   private executing: Promise<void> = Promise.resolve();
   private executionDepth = 0;
@@ -222,6 +227,7 @@ export class HyperspaceNode {
     if (config.validator) {
       const passphrase = process.env.HYPERSPACE_PASSPHRASE ?? readPassphrase(config.passphraseFile);
       this.keys = await readKeystore(config.validatorKeyFile, passphrase);
+      this.voteSigner = createSigner(this.keys.secretKey);
       const keys = this.keys;
       const index = this.genesis.validators.findIndex((v) => bytesEqual(v.publicKey, keys.publicKey));
       if (index < 0)
@@ -514,7 +520,7 @@ export class HyperspaceNode {
         digest,
         result.stateRoot,
         this.ownIndex,
-        this.keys.secretKey,
+        this.voteSigner,
       );
       this.acceptVote(vote);
       void this.host.publish(StateRootTopic, vote).catch(() => {});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Committee } from "../consensus/index.ts";
-import { generateKeyPair } from "../spec/index.ts";
+import { createSigner, generateKeyPair } from "../spec/index.ts";
 import { codecProperties, runSeed } from "../spec/testing.ts";
 import { CertifierError, StateCertifier, StateRootVoteCodec, signStateRootVote } from "./state-certifier.ts";
 import { CHECKPOINT_INTERVAL_COMMITS, verifyCheckpointCertificate } from "./state-sync-certificate.ts";
@@ -19,7 +19,14 @@ function committee(stakes: number[]): Committee {
 const root = (fill: number) => new Uint8Array(32).fill(fill);
 const digest = (index: number) => new Uint8Array(32).fill(index % 256);
 const vote = (index: number, fill: number, authority: number, commitDigest = digest(index)) =>
-  signStateRootVote(CHAIN, index, commitDigest, root(fill), authority, keys[authority]!.secretKey);
+  signStateRootVote(
+    CHAIN,
+    index,
+    commitDigest,
+    root(fill),
+    authority,
+    createSigner(keys[authority]!.secretKey),
+  );
 
 describe("StateCertifier", () => {
   it("certifies a root exactly when its voters' stake reaches the quorum, counting each authority once", () => {
@@ -110,7 +117,14 @@ describe("StateCertifier", () => {
       () => certifier.addVote(vote(5_000, 1, 0)),
       (e: unknown) => e instanceof CertifierError && e.code === "OUT_OF_WINDOW",
     );
-    const other = signStateRootVote("other-chain", 1, digest(1), root(1), 0, keys[0]!.secretKey);
+    const other = signStateRootVote(
+      "other-chain",
+      1,
+      digest(1),
+      root(1),
+      0,
+      createSigner(keys[0]!.secretKey),
+    );
     assert.throws(
       () => certifier.addVote(other),
       (e: unknown) => e instanceof CertifierError && e.code === "BAD_SIGNATURE",

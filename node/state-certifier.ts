@@ -9,7 +9,6 @@ import {
   FieldReader,
   HyperspaceError,
   SIGNATURE_BYTES,
-  sign,
   toHex,
   verify,
 } from "../spec/index.ts";
@@ -63,14 +62,14 @@ export function signStateRootVote(
   commitDigest: Uint8Array,
   stateRoot: Uint8Array,
   authority: number,
-  secretKey: Uint8Array,
+  signer: (digest: Uint8Array) => Uint8Array,
 ): StateRootVote {
   return {
     index,
     commitDigest,
     stateRoot,
     authority,
-    signature: sign(stateRootVoteDigest(chainId, index, commitDigest, stateRoot), secretKey),
+    signature: signer(stateRootVoteDigest(chainId, index, commitDigest, stateRoot)),
   };
 }
 

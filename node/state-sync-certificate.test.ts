@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Committee } from "../consensus/index.ts";
 import { arbitraryCommit } from "../spec/arbitraries.ts";
-import { commitDigest, generateKeyPair } from "../spec/index.ts";
+import { commitDigest, createSigner, generateKeyPair } from "../spec/index.ts";
 import { codecProperties, runSeed } from "../spec/testing.ts";
 import { signStateRootVote } from "./state-certifier.ts";
 import {
@@ -38,7 +38,7 @@ function certificate(authorities: number[], overrides: Partial<CheckpointCertifi
         base.commitDigest,
         base.stateRoot,
         authority,
-        keys[authority]!.secretKey,
+        createSigner(keys[authority]!.secretKey),
       ).signature,
     })),
   };

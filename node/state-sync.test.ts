@@ -15,6 +15,7 @@ import { NetworkHost, StateSyncTransport } from "../net/index.ts";
 import {
   type Commit,
   commitDigest,
+  createSigner,
   encodeTransaction,
   GENESIS_COMMIT_DIGEST,
   generateKeyPair,
@@ -64,7 +65,7 @@ function certify(
         digest,
         stateRoot,
         authority,
-        validatorKeys[authority]!.secretKey,
+        createSigner(validatorKeys[authority]!.secretKey),
       ).signature,
     })),
   };
