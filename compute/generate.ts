@@ -44,7 +44,7 @@ export interface GeneratedToken {
   readonly text: string;
 }
 
-/** Logits for one context row. */
+/** Logits for one context row. The caller reuses `context` once the promise settles: read it before then. */
 export type StepFunction = (context: Int32Array) => Promise<Float32Array>;
 
 interface ValidRequest {
@@ -83,8 +83,8 @@ export function validateRequest(request: GenerateRequest, vocabSize: number): Va
   return { prompt, maxTokens, temperature, topK, seed, signal: request.signal };
 }
 
-function checkAborted(signal: AbortSignal | undefined, produced: number): void {
-  if (signal?.aborted) throw new ComputeError("CANCELLED", "generation was cancelled", { produced });
+function cancelled(produced: number): ComputeError {
+  return new ComputeError("CANCELLED", "generation was cancelled", { produced });
 }
 
 /** Validates `request` now (throwing BAD_REQUEST) and returns the token stream. */
@@ -106,17 +106,30 @@ async function* run(
   const decoder = new TokenStreamDecoder();
   const tokens = Array.from(request.prompt);
   const settings = { temperature: request.temperature, topK: request.topK };
-  for (let index = 0; index < request.maxTokens; index++) {
-    checkAborted(request.signal, index);
-    const context = new Int32Array(contextLength);
-    contextWindow(tokens, tokens.length, contextLength, context);
-    const logits = await step(context);
-    checkAborted(request.signal, index);
-    const id = sampleToken(logits, settings, prng);
-    tokens.push(id);
-    // Keep only what the next context can read.
-    if (tokens.length > 4 * contextLength) tokens.splice(0, tokens.length - contextLength);
-    const last = index === request.maxTokens - 1;
-    yield { index, id, text: decoder.push(id) + (last ? decoder.flush() : "") };
+  // The signal is read through a flag its abort event sets: one property read per check, not a getter call.
+  const signal = request.signal;
+  if (signal?.aborted) throw cancelled(0);
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  // One context buffer per generation: the step has read it by the time its logits resolve.
+  const context = new Int32Array(contextLength);
+  try {
+    for (let index = 0; index < request.maxTokens; index++) {
+      if (aborted) throw cancelled(index);
+      contextWindow(tokens, tokens.length, contextLength, context);
+      const logits = await step(context);
+      if (aborted) throw cancelled(index);
+      const id = sampleToken(logits, settings, prng);
+      tokens.push(id);
+      // Keep only what the next context can read.
+      if (tokens.length > 4 * contextLength) tokens.splice(0, tokens.length - contextLength);
+      const last = index === request.maxTokens - 1;
+      yield { index, id, text: decoder.push(id) + (last ? decoder.flush() : "") };
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
 }

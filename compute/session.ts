@@ -56,11 +56,11 @@ interface Pending {
 }
 
 /** inFlight while a batch is being started (before runBatch returns its promise). */
-const STARTING: Promise<void> = Promise.resolve();
+const STARTING: Promise<unknown> = Promise.resolve();
 
 export class ModelSession {
   private readonly queue: Pending[] = [];
-  private inFlight: Promise<void> | null = null;
+  private inFlight: Promise<unknown> | null = null;
   private closed = false;
   readonly provider: ExecutionProvider;
   readonly threads: number;
@@ -130,10 +130,37 @@ export class ModelSession {
         }),
       );
     }
+    if (this.inFlight === null && this.queue.length === 0) {
+      // An idle session runs a lone request at once: no queue entry, no batch, one promise.
+      this.inFlight = STARTING;
+      const run = this.runAlone(context, rows);
+      if (this.inFlight === STARTING) this.inFlight = run;
+      return run;
+    }
     return new Promise<Float32Array>((resolve, reject) => {
       this.queue.push({ context, rows, resolve, reject });
       this.pump();
     });
+  }
+
+  /** One request's run on an idle session; when it ends, the requests that queued meanwhile run as a batch. */
+  private async runAlone(context: Int32Array, rows: number): Promise<Float32Array> {
+    const { contextLength, vocabSize, inputName, outputName } = this.shape;
+    try {
+      const result = await this.created.session.run({
+        [inputName]: new ort.Tensor("int32", context, [rows, contextLength]),
+      });
+      const logits = result[outputName]?.data;
+      assert(
+        logits instanceof Float32Array && logits.length === rows * vocabSize,
+        "model returned malformed logits",
+      );
+      // A run's output is a fresh array: the request takes it whole, without a copy.
+      return logits;
+    } finally {
+      this.inFlight = null;
+      this.pump();
+    }
   }
 
   private pump(): void {
@@ -197,7 +224,8 @@ export class ModelSession {
     for (const request of this.queue.splice(0)) {
       request.reject(new ComputeError("SESSION_CLOSED", "the model session was closed", {}));
     }
-    if (this.inFlight !== null) await this.inFlight;
+    // A failed run has already rejected its own request.
+    if (this.inFlight !== null) await this.inFlight.catch(() => {});
     await this.created.session.release();
   }
 }

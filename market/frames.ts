@@ -188,8 +188,8 @@ const TOKEN_ID_MAX = 0xffff_ffff;
 
 export const ProviderFrameCodec: Codec<ProviderFrame> = {
   type: "ProviderFrame",
-  /** A full `tokens` frame: 32 tokens of at most 5 + 17 bytes each, and its header. */
-  maxBytes: 1024,
+  /** A full `tokens` frame: 64 tokens of at most 5 + 17 bytes each (1,408), and its headers. */
+  maxBytes: 2048,
   toValue(frame): Encodable {
     switch (frame.type) {
       case "accepted":

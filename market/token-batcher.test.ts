@@ -43,7 +43,7 @@ describe("TokenBatcher", () => {
     assert.equal(frames.length, 3);
     batcher.add(TOKENS_PER_FRAME_MAX + 2, 99, "c");
     assert.equal(frames.length, 3);
-    // The flush timer (2 ms) was set before this 20 ms one, so it has fired by the time this one does.
+    // The flush timer (4 ms) was set before this 20 ms one, so it has fired by the time this one does.
     await tick(20);
     assert.equal(frames.length, 4);
     assert.deepEqual(frames[3]!.texts, ["c"]);

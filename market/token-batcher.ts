@@ -26,7 +26,10 @@ export class TokenBatcher {
     private readonly flushIntervalMs = TOKEN_FLUSH_INTERVAL_MS,
     private readonly tokensMax = TOKENS_PER_FRAME_MAX,
   ) {
-    assert(tokensMax >= 1 && tokensMax <= TOKENS_PER_FRAME_MAX, "a frame carries 1 to 32 tokens");
+    assert(
+      tokensMax >= 1 && tokensMax <= TOKENS_PER_FRAME_MAX,
+      "a frame carries 1 to TOKENS_PER_FRAME_MAX tokens",
+    );
   }
 
   /** Tokens handed to the stream so far. */
