@@ -6,7 +6,8 @@
  * - tokens/s of one stream against the batched bound: tokens/s when each run
  *   serves SESSION_BATCH_ROWS_MAX streams at once (what batching can reach);
  * - time to first token against one bare session.run (the least it can be).
- * The metered path (payment channel per token) is added beside it later.
+ * The metered path (router, payment channel, provider) is measured against
+ * the same bare loop in bench/market.bench.ts.
  */
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";

@@ -143,7 +143,17 @@ export class ClientMeter {
 
   /** Counts one token received; returns the cumulative amount to pay now, or null to wait. */
   onToken(): bigint | null {
-    this.receivedTokens++;
+    return this.onTokens(1);
+  }
+
+  /**
+   * Counts `count` tokens received together (one frame); returns the
+   * cumulative amount to pay now (all of them, once the interval is
+   * reached), or null to wait.
+   */
+  onTokens(count: number): bigint | null {
+    assert(Number.isSafeInteger(count) && count >= 0, "a token count is a non-negative integer");
+    this.receivedTokens += count;
     if (this.receivedTokens - this.paidTokens < this.voucherIntervalTokens) return null;
     this.paidTokens = this.receivedTokens;
     return this.target;

@@ -324,12 +324,14 @@ export class ProviderService {
         if (next.done) return "length";
         if (!meter.depositCovers()) return "deposit";
         // The token is computed; it goes out only when covered. Otherwise wait for a voucher, then stop.
-        if (!meter.canDeliver(channel.paid)) {
+        let paid = channel.paid;
+        if (!meter.canDeliver(paid)) {
           // The client pays for what it has received: everything counted out goes on the wire first.
           batch.flush();
           await client.paymentOrTimeout(this.paymentWaitMs, signal);
           if (signal.aborted) break;
-          if (!meter.canDeliver(channel.paid)) return "unpaid";
+          paid = channel.paid;
+          if (!meter.canDeliver(paid)) return "unpaid";
         }
         if (paced) {
           const dueMs = acceptedAtMs + (meter.delivered + 1) * this.tokenIntervalMs;
@@ -337,8 +339,9 @@ export class ProviderService {
           if (waitMs > 0) await sleep(waitMs, signal);
           if (signal.aborted) break;
         }
-        meter.deliver(channel.paid);
-        batch.add(next.value.index, next.value.id, next.value.text, paced);
+        meter.deliver(paid);
+        const token = next.value;
+        batch.add(token.index, token.id, token.text, paced);
       }
       client.rethrow();
       return "cancelled";

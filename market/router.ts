@@ -319,10 +319,15 @@ export class InferenceRouter {
           legModel,
           { ...valid, prompt: valid.prompt + text, maxTokens: remaining },
           request,
-          (id, tokenText) => {
+          (ids, texts) => {
             firstTokenMs ??= performance.now() - started;
-            request.onToken?.({ index: tokens, id, text: tokenText, peerId: choice.candidate.peerId });
-            tokens++;
+            const onToken = request.onToken;
+            if (onToken !== undefined) {
+              const peerId = choice.candidate.peerId;
+              for (let i = 0; i < ids.length; i++)
+                onToken({ index: tokens + i, id: ids[i]!, text: texts[i]!, peerId });
+            }
+            tokens += ids.length;
           },
         );
       } catch (error) {
@@ -385,7 +390,8 @@ export class InferenceRouter {
     model: ModelRef,
     valid: ValidRequest,
     request: CompletionRequest,
-    onToken: (id: number, text: string) => void,
+    /** Called with each frame's tokens (their ids and texts) as they arrive. */
+    onTokens: (ids: readonly number[], texts: readonly string[]) => void,
   ): Promise<LegRun> {
     const { channels, transport, latency } = this.pod.routing;
     const maxPrice = request.constraints?.maxPricePerToken ?? candidate.pricePerToken;
@@ -489,13 +495,10 @@ export class InferenceRouter {
           if (received + ids.length > valid.maxTokens)
             throw new MarketError("PROTOCOL", "more tokens than asked for", {});
           timeToFirstTokenMs ??= lastFrameAt - opened;
-          let target: bigint | null = null;
-          for (let i = 0; i < ids.length; i++) {
-            received++;
-            onToken(ids[i]!, texts[i]!);
-            target = meter.onToken() ?? target;
-          }
+          received += ids.length;
+          onTokens(ids, texts);
           text += ids.length === 1 ? texts[0]! : texts.join("");
+          const target = meter.onTokens(ids.length);
           if (target !== null) await pay(target);
         } else if (frame.type === "token") {
           if (meter === null) throw new MarketError("PROTOCOL", "a token before acceptance", {});
@@ -504,8 +507,8 @@ export class InferenceRouter {
           timeToFirstTokenMs ??= lastFrameAt - opened;
           received++;
           text += frame.text;
-          onToken(frame.id, frame.text);
-          const target = meter.onToken();
+          onTokens([frame.id], [frame.text]);
+          const target = meter.onTokens(1);
           if (target !== null) await pay(target);
         } else if (frame.type === "done") {
           if (meter === null) throw new MarketError("PROTOCOL", "done before acceptance", {});
