@@ -31,6 +31,8 @@ type ProviderName = keyof typeof PROVIDERS;
  * requests put its latency profile (an EWMA weighing each new sample 0.2) near 500 ms whatever came before.
  */
 const SLOW_TOKENS_PER_SECOND = 1;
+/** The buyer node's inference budget: all its channels' deposits together. */
+const BUYER_BUDGET = 20n;
 /** The failover test's rate: 60 tokens take three seconds, so the kill lands mid-stream. */
 const FAILOVER_TOKENS_PER_SECOND = 20;
 
@@ -115,6 +117,13 @@ describe("inference market on a devnet", { timeout: 600_000 }, () => {
     await devnet.client("v0").waitForReceipt(started.txHash, 30_000);
   }
 
+  /** A full node outside the committee with a small inference budget, started once (refused until it joins the pod). */
+  async function startBuyer(): Promise<void> {
+    if (devnet.children.has("buyer")) return;
+    await devnet.addFullNode("buyer", { inferenceBudget: BUYER_BUDGET.toString() });
+    await devnet.startAll(["buyer"]);
+  }
+
   function infer(params: Record<string, unknown>, via = "v0"): Promise<InferResult> {
     return devnet
       .client(via)
@@ -159,10 +168,9 @@ describe("inference market on a devnet", { timeout: 600_000 }, () => {
       devnet.client("v3").call("hs_infer", [{ pod: "00".repeat(32), prompt: "x", maxTokens: 4 }]),
       "an unknown pod is refused",
     );
-    await devnet.addFullNode("outsider");
-    await devnet.startAll(["outsider"]);
+    await startBuyer();
     await assert.rejects(
-      devnet.client("outsider").call("hs_infer", [{ pod: podId, prompt: "In the beginning", maxTokens: 4 }]),
+      devnet.client("buyer").call("hs_infer", [{ pod: podId, prompt: "In the beginning", maxTokens: 4 }]),
       "a non-member is refused",
     );
   });
@@ -266,10 +274,8 @@ describe("inference market on a devnet", { timeout: 600_000 }, () => {
   });
 
   it("stops serving a client node exactly where its inference budget's deposit runs out", async () => {
-    // A budget of 20 at v3's price of 3 funds 6 tokens; the request asks for 64.
-    const budget = 20n;
-    await devnet.addFullNode("buyer", { inferenceBudget: budget.toString() });
-    await devnet.startAll(["buyer"]);
+    // The buyer's budget of 20 at v3's price of 3 funds 6 tokens; the request asks for 64.
+    await startBuyer();
     const buyer = await devnet.client("buyer").call<{ address: string; peerId: string }>("hs_getWallet");
     const funded = await devnet.transferFromFaucet("v0", parseAddress(buyer.address), 1_000_000n);
     await devnet.client("v0").waitForReceipt(funded, 30_000);
@@ -281,7 +287,7 @@ describe("inference market on a devnet", { timeout: 600_000 }, () => {
       devnet.client("buyer").call("hs_podJoin", [{ pod: podId }]),
     );
     const result = await infer({ maxTokens: 64, minVramGb: 20, partial: true }, "buyer");
-    const funds = Number(budget / PROVIDERS.v3.price);
+    const funds = Number(BUYER_BUDGET / PROVIDERS.v3.price);
     // The provider never delivers a token the deposit cannot pay for, and stops at the first it cannot.
     assert.equal(result.finishReason, "budget");
     assert.equal(result.tokens, funds);
