@@ -36,6 +36,7 @@ import {
   ValidationError,
 } from "../net/index.ts";
 import {
+  assert,
   bytesEqual,
   commitDigest,
   createSigner,
@@ -61,6 +62,8 @@ import {
   CertifierError,
   decodeStateRootVote,
   encodeStateRootVote,
+  isVotedCommit,
+  STATE_ROOT_VOTE_INTERVAL_COMMITS,
   StateCertifier,
   type StateRootVote,
   signStateRootVote,
@@ -99,8 +102,13 @@ const EXECUTION_QUEUE_MAX = 64;
 /** Rejected transactions remembered for our own submitters: minutes of rejections at devnet rates. */
 const REJECTIONS_KEPT = 10_000;
 
-/** A node this many commits behind the newest certified root reports itself as syncing. */
-const SYNCING_LAG_COMMITS = 10;
+/** A node this many commits behind the newest certified root (two vote intervals) reports itself as syncing. */
+const SYNCING_LAG_COMMITS = 2 * STATE_ROOT_VOTE_INTERVAL_COMMITS;
+
+assert(
+  CHECKPOINT_INTERVAL_COMMITS % STATE_ROOT_VOTE_INTERVAL_COMMITS === 0,
+  "checkpoints must fall on commits validators vote on",
+);
 
 /** Modules that later layers add to the ledger (channels, market). */
 export interface NodeComponents {
@@ -513,7 +521,7 @@ export class HyperspaceNode {
       this.metrics.transactions.inc({ status: r.success ? "success" : "failed" });
     const digest = commitDigest(commit);
     this.certifier.recordOwn(commit.index, digest, result.stateRoot);
-    if (this.keys !== null && this.ownIndex !== null) {
+    if (this.keys !== null && this.ownIndex !== null && isVotedCommit(commit.index)) {
       const vote = signStateRootVote(
         this.genesis.chainId,
         commit.index,

@@ -10,7 +10,7 @@ import {
   TX_BYTES_MAX,
 } from "./constants.ts";
 import { hash } from "./hash.ts";
-import { sign, verify } from "./keys.ts";
+import { sign, verifyRemembered } from "./keys.ts";
 
 /** A reference to a block: the slot (round, author) and the digest that tells equivocating blocks apart. */
 export interface BlockRef {
@@ -98,7 +98,7 @@ export function verifyBlockSignature(
   publicKey: Uint8Array,
   digest = blockDigest(block),
 ): boolean {
-  return verify(block.signature, digest, publicKey);
+  return verifyRemembered(block.signature, digest, publicKey);
 }
 
 export function blockRef(block: BlockBody, digest = blockDigest(block)): BlockRef {

@@ -124,3 +124,44 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
     return false;
   }
 }
+
+/**
+ * Signatures already found valid. A node checks a transaction when its
+ * mempool admits it and again when a commit executes it, and a block when
+ * its transport accepts the push and again when consensus verifies it; the
+ * second check is then a lookup. Only valid results are kept, keyed by
+ * message, signature and public key, and validity is a pure function of the
+ * three, so remembering cannot change an outcome. 65,536 entries (about
+ * 16 MB) cover tens of seconds of the target load between admission and
+ * execution. Drop policy: evict the oldest insertion.
+ */
+const REMEMBERED_VALID_MAX = 65_536;
+const rememberedValid = new Set<string>();
+
+function rememberedKey(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): string {
+  const latin1 = (bytes: Uint8Array) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  return `${latin1(message)}|${latin1(signature)}|${latin1(publicKey)}`;
+}
+
+/** True if `verifyRemembered` has found this signature valid (and still remembers it). */
+export function isRememberedValid(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  return rememberedValid.has(rememberedKey(signature, message, publicKey));
+}
+
+/** `verify`, answered from memory for a signature already found valid. */
+export function verifyRemembered(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  const key = rememberedKey(signature, message, publicKey);
+  if (rememberedValid.has(key)) return true;
+  if (!verify(signature, message, publicKey)) return false;
+  if (rememberedValid.size >= REMEMBERED_VALID_MAX) {
+    const oldest = rememberedValid.values().next().value;
+    if (oldest !== undefined) rememberedValid.delete(oldest);
+  }
+  rememberedValid.add(key);
+  return true;
+}

@@ -9,7 +9,7 @@ import {
   TX_PAYLOAD_BYTES_MAX,
 } from "./constants.ts";
 import { hash } from "./hash.ts";
-import { type KeyPair, sign, verify } from "./keys.ts";
+import { isRememberedValid, type KeyPair, sign, verifyRemembered } from "./keys.ts";
 
 /**
  * A transaction: who sends it (an ed25519 public key; the account is its
@@ -69,40 +69,13 @@ export function signTransaction(body: TransactionBody, keys: KeyPair): Transacti
   return { ...body, signature: sign(transactionDigest(body), keys.secretKey) };
 }
 
-/**
- * Signatures already found valid, keyed by digest and signature (the digest
- * covers the sender's key). A node checks a transaction when its mempool
- * admits it and again when a commit executes it; the second check is then a
- * lookup. Only valid results are kept, and validity is a pure function of
- * the key, so the cache cannot change an outcome. 65,536 entries (about
- * 12 MB) cover tens of seconds of the target load between admission and
- * execution. Drop policy: evict the oldest insertion.
- */
-const VERIFIED_SIGNATURES_MAX = 65_536;
-const verifiedSignatures = new Set<string>();
-
-function verifiedKey(tx: Transaction, digest: Uint8Array): string {
-  return (
-    Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("latin1") +
-    Buffer.from(tx.signature.buffer, tx.signature.byteOffset, tx.signature.byteLength).toString("latin1")
-  );
-}
-
-/** True if this process has already verified this transaction's signature over `digest`. */
+/** True if this process has already found this transaction's signature over `digest` valid (see verifyRemembered). */
 export function isVerifiedTransaction(tx: Transaction, digest: Uint8Array): boolean {
-  return verifiedSignatures.has(verifiedKey(tx, digest));
+  return isRememberedValid(tx.signature, digest, tx.sender);
 }
 
 export function verifyTransaction(tx: Transaction, digest = transactionDigest(tx)): boolean {
-  const key = verifiedKey(tx, digest);
-  if (verifiedSignatures.has(key)) return true;
-  if (!verify(tx.signature, digest, tx.sender)) return false;
-  if (verifiedSignatures.size >= VERIFIED_SIGNATURES_MAX) {
-    const oldest = verifiedSignatures.values().next().value;
-    if (oldest !== undefined) verifiedSignatures.delete(oldest);
-  }
-  verifiedSignatures.add(key);
-  return true;
+  return verifyRemembered(tx.signature, digest, tx.sender);
 }
 
 export const encodeTransaction = (tx: Transaction): Uint8Array => encodeWith(TransactionCodec, tx);
