@@ -1,6 +1,6 @@
 import { parseDevice } from "../compute/index.ts";
 import { AMOUNT_MAX } from "../spec/index.ts";
-import { TOKENS_PER_SECOND_MAX, TOKENS_PER_SECOND_MIN } from "./constants.ts";
+import { CREDIT_WINDOW_TOKENS_MAX, TOKENS_PER_SECOND_MAX, TOKENS_PER_SECOND_MIN } from "./constants.ts";
 import { MarketError } from "./errors.ts";
 import { POD_ROLES, type PodRole } from "./model-ref.ts";
 import type { MarketService } from "./service.ts";
@@ -14,7 +14,7 @@ import type { MarketService } from "./service.ts";
  * parameters throw MarketError BAD_REQUEST.
  *
  *   hs_providerStart   { model?, price, device?, vramGb?, threads?, bond?,
- *                        maxTokensPerSecond? }                                     auth
+ *                        maxTokensPerSecond?, creditWindowTokens? }                auth
  *   hs_providerStatus  {}
  *   hs_podCreate       { name, capabilities? }                                      auth
  *   hs_podInvite       { pod, peers?, role?, ttlMs?, multiUse? }                    auth
@@ -149,6 +149,7 @@ export function marketRpcMethods(market: MarketService): Record<string, MarketRp
           TOKENS_PER_SECOND_MIN,
           TOKENS_PER_SECOND_MAX,
         );
+        const creditWindowTokens = p.number("creditWindowTokens", 1, CREDIT_WINDOW_TOKENS_MAX, true);
         return market.startProvider({
           pricePerToken: p.requiredAmount("price"),
           ...(model === undefined ? {} : { modelPath: model }),
@@ -157,6 +158,7 @@ export function marketRpcMethods(market: MarketService): Record<string, MarketRp
           ...(threads === undefined ? {} : { threads }),
           ...(bond === undefined ? {} : { bond }),
           ...(maxTokensPerSecond === undefined ? {} : { maxTokensPerSecond }),
+          ...(creditWindowTokens === undefined ? {} : { creditWindowTokens }),
         });
       },
     ],

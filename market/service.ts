@@ -4,7 +4,7 @@ import type { Store } from "../ledger/index.ts";
 import { AMOUNT_MAX, formatAddress, toHex } from "../spec/index.ts";
 import { type ApiKeyEntry, ApiKeyStore } from "./api-keys.ts";
 import { type CompletionBackend, podBackend } from "./completion-backend.ts";
-import { OFFER_INTERVAL_MS, PROVIDER_BOND_MIN } from "./constants.ts";
+import { CREDIT_WINDOW_TOKENS_DEFAULT, OFFER_INTERVAL_MS, PROVIDER_BOND_MIN } from "./constants.ts";
 import { detectDevice } from "./device-detect.ts";
 import { MarketError } from "./errors.ts";
 import { encodeProviderFrame } from "./frames.ts";
@@ -70,6 +70,8 @@ export interface ProviderStartOptions {
   readonly threads?: number;
   /** Pace each request to at most this many tokens per second (none when absent). */
   readonly maxTokensPerSecond?: number;
+  /** Tokens served beyond what is paid (default CREDIT_WINDOW_TOKENS_DEFAULT): the exposure to one request. */
+  readonly creditWindowTokens?: number;
   /** Bond to add (default: what reaches PROVIDER_BOND_MIN). */
   readonly bond?: bigint;
 }
@@ -225,6 +227,9 @@ export class MarketService {
         ...(options.maxTokensPerSecond === undefined
           ? {}
           : { tokensPerSecondMax: options.maxTokensPerSecond }),
+        ...(options.creditWindowTokens === undefined
+          ? {}
+          : { creditWindowTokens: options.creditWindowTokens }),
         channels: new PayeeChannels({
           chainId: account.chainId,
           self: account.address,
@@ -248,6 +253,7 @@ export class MarketService {
         vramSource: detected.vramSource,
         pricePerToken: options.pricePerToken.toString(),
         maxTokensPerSecond: options.maxTokensPerSecond ?? null,
+        creditWindowTokens: options.creditWindowTokens ?? CREDIT_WINDOW_TOKENS_DEFAULT,
         bond: (this.state.provider(account.address)?.bond ?? 0n).toString(),
         txHash: toHex(outcome.txHash),
       };

@@ -104,16 +104,16 @@ describe("inference market on a devnet", { timeout: 600_000 }, () => {
   });
 
   /** (Re)starts `name` as a provider at its price and memory; resolves once v0 has applied the registration. */
-  async function startProvider(name: ProviderName, maxTokensPerSecond?: number): Promise<void> {
+  async function startProvider(
+    name: ProviderName,
+    settings: { maxTokensPerSecond?: number; creditWindowTokens?: number } = {},
+  ): Promise<void> {
     const { vramGb, price } = PROVIDERS[name];
-    const started = await devnet.client(name).call<{ txHash: string }>("hs_providerStart", [
-      {
-        price: price.toString(),
-        device: "cpu",
-        vramGb,
-        ...(maxTokensPerSecond === undefined ? {} : { maxTokensPerSecond }),
-      },
-    ]);
+    const started = await devnet
+      .client(name)
+      .call<{ txHash: string }>("hs_providerStart", [
+        { price: price.toString(), device: "cpu", vramGb, ...settings },
+      ]);
     await devnet.client("v0").waitForReceipt(started.txHash, 30_000);
   }
 
@@ -237,7 +237,7 @@ describe("inference market on a devnet", { timeout: 600_000 }, () => {
 
   it("prefers the provider with the lowest measured latency: a paced provider is measured slower and passed over", async () => {
     // v2 paces its tokens; v3 serves at full speed and is dearer, so price cannot be why it wins.
-    await startProvider("v2", SLOW_TOKENS_PER_SECOND);
+    await startProvider("v2", { maxTokensPerSecond: SLOW_TOKENS_PER_SECOND });
     // Only v3 has 20 GB: v0 measures it. Several requests, so a slow first one (its channel just opened) weighs little.
     for (let i = 0; i < 6; i++) {
       const fast = await infer({ maxTokens: 1, minVramGb: 20, seed: i });
@@ -301,9 +301,12 @@ describe("inference market on a devnet", { timeout: 600_000 }, () => {
   });
 
   it("fails over when the serving provider is killed mid-stream, and each is paid for what it delivered", async () => {
-    // v3 (measured fastest) now paces at 20 tokens/s so a 60-token stream lasts three seconds; v2 is fast again.
-    await startProvider("v3", FAILOVER_TOKENS_PER_SECOND);
+    // v3 (measured fastest) now paces at 20 tokens/s so a 60-token stream lasts three seconds, and extends
+    // only 8 tokens of credit, so it goes on only as v0's vouchers (every 4 tokens) reach it; v2 is fast again.
+    await startProvider("v3", { maxTokensPerSecond: FAILOVER_TOKENS_PER_SECOND, creditWindowTokens: 8 });
     await startProvider("v2");
+    const status = await devnet.client("v3").call<{ creditWindowTokens: number }>("hs_providerStatus");
+    assert.equal(status.creditWindowTokens, 8);
     const v0 = devnet.validator("v0");
     const socket = new WebSocket(v0.rpc.replace(/^http/, "ws"), {
       headers: { authorization: `Bearer ${readFileSync(join(v0.dataDir, "rpc.token"), "utf8").trim()}` },

@@ -5,12 +5,18 @@
  * its pods' members; the device and its memory are detected where possible
  * and declared otherwise. `status` shows what the node serves and its load.
  *
- * RPC methods: hs_providerStart { model?, price, device?, vramGb?, threads?, bond?, maxTokensPerSecond? },
+ * RPC methods: hs_providerStart { model?, price, device?, vramGb?, threads?, bond?, maxTokensPerSecond?,
+ * creditWindowTokens? },
  * hs_providerStatus {} (market/rpc-methods.ts).
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { TOKENS_PER_SECOND_MAX, TOKENS_PER_SECOND_MIN } from "../../market/index.ts";
+import {
+  CREDIT_WINDOW_TOKENS_DEFAULT,
+  CREDIT_WINDOW_TOKENS_MAX,
+  TOKENS_PER_SECOND_MAX,
+  TOKENS_PER_SECOND_MIN,
+} from "../../market/index.ts";
 import { printJson, UsageError } from "../output.ts";
 import { client, DEFAULT_RPC } from "./chain.ts";
 import { parseInteger, parseWhole, type RpcFor } from "./pod.ts";
@@ -23,6 +29,7 @@ interface StartOptions {
   threads?: string;
   bond?: string;
   maxTokensPerSecond?: string;
+  creditWindow?: string;
   rpc: string;
   json?: boolean;
 }
@@ -46,6 +53,10 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
     .option(
       "--max-tokens-per-second <n>",
       "pace each request to at most this many tokens per second (a machine shared with other work)",
+    )
+    .option(
+      "--credit-window <tokens>",
+      `tokens served beyond what is paid before waiting for payment (your exposure to one request; default ${CREDIT_WINDOW_TOKENS_DEFAULT})`,
     )
     .option("--rpc <url>", "node JSON-RPC URL", DEFAULT_RPC)
     .option("--json", "print one JSON object")
@@ -84,6 +95,16 @@ export function register(program: Command, rpcFor: RpcFor = client): void {
             : { threads: parseInteger(options.threads, "--threads", 1, 64) }),
           ...(options.bond === undefined ? {} : { bond: parseWhole(options.bond, "--bond") }),
           ...(maxTokensPerSecond === undefined ? {} : { maxTokensPerSecond }),
+          ...(options.creditWindow === undefined
+            ? {}
+            : {
+                creditWindowTokens: parseInteger(
+                  options.creditWindow,
+                  "--credit-window",
+                  1,
+                  CREDIT_WINDOW_TOKENS_MAX,
+                ),
+              }),
         },
       ]);
       if (options.json) return printJson(result);
