@@ -9,7 +9,16 @@ import { blockDigest } from "./block.ts";
 import { Domain } from "./constants.ts";
 import { AddressError } from "./errors.ts";
 import { hash, sha256 } from "./hash.ts";
-import { createSigner, generateKeyPair, sign, signReference, verify, verifyReference } from "./keys.ts";
+import {
+  createSigner,
+  generateKeyPair,
+  isRememberedValid,
+  sign,
+  signReference,
+  verify,
+  verifyReference,
+  verifyRemembered,
+} from "./keys.ts";
 import {
   isVerifiedTransaction,
   signTransaction,
@@ -176,6 +185,32 @@ describe("verified-signature cache", () => {
           assert.equal(verifyTransaction(renonced), false, "the digest covers the body");
         },
       ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("remembered valid signatures", () => {
+  it("never answer for the same bytes split differently between message, signature and key", () => {
+    fc.assert(
+      fc.property(seed, fc.uint8Array({ minLength: 1, maxLength: 64 }), (secret, msg) => {
+        const keys = generateKeyPair(secret);
+        const signature = sign(msg, keys.secretKey);
+        assert.equal(verifyRemembered(signature, msg, keys.publicKey), true);
+        assert.equal(isRememberedValid(signature, msg, keys.publicKey), true);
+        // The signature's first byte moved to the end of the message: the same bytes in a row.
+        const shifted = new Uint8Array([...msg, signature[0]!]);
+        assert.equal(verifyRemembered(signature.subarray(1), shifted, keys.publicKey), false);
+        assert.equal(
+          verifyRemembered(
+            new Uint8Array([...signature, keys.publicKey[0]!]),
+            msg,
+            keys.publicKey.subarray(1),
+          ),
+          false,
+        );
+        assert.equal(verifyRemembered(signature, msg.subarray(1), keys.publicKey), false);
+      }),
       { numRuns: 100 },
     );
   });

@@ -138,10 +138,12 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
 const REMEMBERED_VALID_MAX = 65_536;
 const rememberedValid = new Set<string>();
 
-function rememberedKey(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): string {
+/** The remembered key: signature and public key first, at their fixed lengths, so no two triples share a key. */
+function rememberedKey(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): string | null {
+  if (signature.byteLength !== SIGNATURE_BYTES || publicKey.byteLength !== PUBLIC_KEY_BYTES) return null;
   const latin1 = (bytes: Uint8Array) =>
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-  return `${latin1(message)}|${latin1(signature)}|${latin1(publicKey)}`;
+  return latin1(signature) + latin1(publicKey) + latin1(message);
 }
 
 /** True if `verifyRemembered` has found this signature valid (and still remembers it). */
@@ -150,12 +152,14 @@ export function isRememberedValid(
   message: Uint8Array,
   publicKey: Uint8Array,
 ): boolean {
-  return rememberedValid.has(rememberedKey(signature, message, publicKey));
+  const key = rememberedKey(signature, message, publicKey);
+  return key !== null && rememberedValid.has(key);
 }
 
 /** `verify`, answered from memory for a signature already found valid. */
 export function verifyRemembered(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   const key = rememberedKey(signature, message, publicKey);
+  if (key === null) return false;
   if (rememberedValid.has(key)) return true;
   if (!verify(signature, message, publicKey)) return false;
   if (rememberedValid.size >= REMEMBERED_VALID_MAX) {
