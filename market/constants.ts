@@ -162,6 +162,18 @@ export const ROUTER_CONCURRENT_REQUESTS_MAX = 256;
 // ---- channel pool ------------------------------------------------------------
 
 /**
+ * How long a provider waits to see a request's channel open on chain. The
+ * client opens the channel and sends the request once its own node has
+ * applied the commit; the provider's node may apply it a moment later
+ * (validators apply each commit within milliseconds of each other, a
+ * following node within a few commits). Two seconds is ten devnet commits;
+ * past it the channel is refused as not open.
+ */
+export const CHANNEL_VISIBLE_WAIT_MS = 2_000;
+/** Between looks at the chain for that channel: a read of local state, cheap at 25 ms. */
+export const CHANNEL_VISIBLE_POLL_MS = 25;
+
+/**
  * A new channel's deposit covers this many requests of the one that opened it,
  * so a client does not pay an on-chain open per request; capped by the
  * remaining budget.

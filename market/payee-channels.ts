@@ -6,6 +6,7 @@ import {
   payeeInitFromChain,
 } from "../channels/index.ts";
 import { toHex } from "../spec/index.ts";
+import { CHANNEL_VISIBLE_POLL_MS, CHANNEL_VISIBLE_WAIT_MS } from "./constants.ts";
 import { MarketError } from "./errors.ts";
 
 /**
@@ -42,7 +43,11 @@ export interface PayeeChannelsOptions {
   readonly policy?: PayeePolicy;
   /** Called once per channel this provider starts serving on (the node watches it for stale closes). */
   readonly onAccept?: (channelId: Uint8Array) => void;
+  /** Waits `ms` (injected in tests; a timer by default). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+const timerSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class PayeeChannels {
   private readonly inUse = new Set<string>();
@@ -52,9 +57,11 @@ export class PayeeChannels {
 
   /**
    * Takes the channel for one request: checked against the chain, and
-   * exclusive until `release`. Throws ChannelError UNACCEPTABLE_CHANNEL for
-   * a channel we do not serve on, MarketError BUSY when another request
-   * holds it.
+   * exclusive until `release`. A channel this node does not see open yet
+   * (the client saw its open committed a moment before this node applied
+   * that commit) is waited for, up to CHANNEL_VISIBLE_WAIT_MS. Throws
+   * ChannelError UNACCEPTABLE_CHANNEL for a channel we do not serve on,
+   * MarketError BUSY when another request holds it.
    */
   async acquire(channelId: Uint8Array, payerPeer: string): Promise<PayeeChannel> {
     const id = toHex(channelId);
@@ -62,7 +69,14 @@ export class PayeeChannels {
     this.inUse.add(id);
     try {
       const { chainId, self, source, lookup, policy } = this.options;
-      const init = payeeInitFromChain(chainId, channelId, lookup(channelId), self, policy);
+      const sleep = this.options.sleep ?? timerSleep;
+      let record = lookup(channelId);
+      for (let waitedMs = 0; record === null && waitedMs < CHANNEL_VISIBLE_WAIT_MS; ) {
+        await sleep(CHANNEL_VISIBLE_POLL_MS);
+        waitedMs += CHANNEL_VISIBLE_POLL_MS;
+        record = lookup(channelId);
+      }
+      const init = payeeInitFromChain(chainId, channelId, record, self, policy);
       const channel = await source.accept(channelId, payerPeer, policy);
       if (channel.record.deposit !== init.deposit) await channel.setDeposit(init.deposit);
       if (channel.record.payerPeer !== payerPeer) await channel.setPayerPeer(payerPeer);
