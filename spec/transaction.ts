@@ -61,8 +61,16 @@ export const TransactionCodec: Codec<Transaction> = {
 };
 
 /** The transaction hash: the domain-separated digest of the body. The signature signs it. */
+/** Digests by transaction object: a decoded transaction's digest is computed once however often it is asked for. */
+const digests = new WeakMap<TransactionBody, Uint8Array>();
+
 export function transactionDigest(tx: TransactionBody): Uint8Array {
-  return hash(Domain.Transaction, encode(bodyValue(tx)));
+  let digest = digests.get(tx);
+  if (digest === undefined) {
+    digest = hash(Domain.Transaction, encode(bodyValue(tx)));
+    digests.set(tx, digest);
+  }
+  return digest;
 }
 
 export function signTransaction(body: TransactionBody, keys: KeyPair): Transaction {
@@ -79,4 +87,26 @@ export function verifyTransaction(tx: Transaction, digest = transactionDigest(tx
 }
 
 export const encodeTransaction = (tx: Transaction): Uint8Array => encodeWith(TransactionCodec, tx);
-export const decodeTransaction = (bytes: Uint8Array): Transaction => decodeWith(TransactionCodec, bytes);
+/**
+ * Transactions decoded before, by their encoding. A node decodes a
+ * transaction when its mempool admits it and again when a commit executes
+ * it; decoding is a pure function of the bytes, so the second is a lookup of
+ * the first's (frozen) result, whose digest is then known too. 32,768
+ * entries (about 20 MB) cover several seconds of the target load between
+ * admission and execution. Drop policy: evict the oldest insertion.
+ */
+const DECODED_TRANSACTIONS_MAX = 32_768;
+const decodedTransactions = new Map<string, Transaction>();
+
+export function decodeTransaction(bytes: Uint8Array): Transaction {
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  const known = decodedTransactions.get(key);
+  if (known !== undefined) return known;
+  const tx = Object.freeze(decodeWith(TransactionCodec, bytes));
+  if (decodedTransactions.size >= DECODED_TRANSACTIONS_MAX) {
+    const oldest = decodedTransactions.keys().next().value;
+    if (oldest !== undefined) decodedTransactions.delete(oldest);
+  }
+  decodedTransactions.set(key, tx);
+  return tx;
+}
