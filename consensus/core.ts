@@ -334,7 +334,12 @@ export class Core {
 
   /** Per authority, the highest round we accepted a block at (sent with fetches, so peers add what we lack). */
   highestAcceptedRounds(): number[] {
-    return this.committee.authorities.map((_, author) => this.dag.lastBlockOf(author).round);
+    return this.committee.authorities.map((_, author) => this.lastAcceptedRound(author));
+  }
+
+  /** The highest round we accepted a block of `author` at. */
+  lastAcceptedRound(author: number): number {
+    return this.dag.lastBlockOf(author).round;
   }
 
   /** Whether some waiting block lacks an ancestor nobody has sent us. */

@@ -10,7 +10,7 @@ import {
   signTransaction,
   toHex,
 } from "../spec/index.ts";
-import { Mempool, MempoolError, REPLACEMENT_FEE_BUMP_PERCENT } from "./mempool.ts";
+import { FALLBACK_AFTER_MS, Mempool, MempoolError, REPLACEMENT_FEE_BUMP_PERCENT } from "./mempool.ts";
 
 const CHAIN = "mempool-test";
 const REF = { round: 1, author: 0, digest: new Uint8Array(32) };
@@ -114,7 +114,9 @@ describe("Mempool", () => {
     const mempool = pool(new Map(), { assigned: false, now: () => now });
     mempool.add(tx(keys, 0));
     assert.equal(mempool.pull(1 << 20, 10).length, 0);
-    now = 5_000;
+    now = FALLBACK_AFTER_MS - 1;
+    assert.equal(mempool.pull(1 << 20, 10).length, 0);
+    now = FALLBACK_AFTER_MS;
     assert.equal(mempool.pull(1 << 20, 10).length, 1);
   });
 

@@ -22,9 +22,11 @@ import {
  *   and the first has not been proposed yet; otherwise it is refused.
  * - Who proposes: each sender is assigned to one validator (by the sender's
  *   key), so a transaction is normally in exactly one block and a sender's
- *   nonces stay in order. Any validator proposes a transaction that has
- *   waited longer than `fallbackAfterMs`, so a crashed validator does not
- *   strand its senders; the ledger executes a duplicate once.
+ *   nonces stay in order. `isAssigned` also answers true when the assigned
+ *   validator looks down (the node decides), so a crashed validator does not
+ *   strand its senders. As a backstop against a live validator that censors,
+ *   any validator proposes a transaction that has waited longer than
+ *   `fallbackAfterMs`; the ledger executes a duplicate once.
  * - Full: new transactions are refused with FULL (never silently dropped).
  */
 export type MempoolErrorCode =
@@ -46,6 +48,12 @@ export const MEMPOOL_TRANSACTIONS_MAX = 50_000;
 export const MEMPOOL_BYTES_MAX = 64 * 1024 * 1024;
 /** A sender may queue nonces at most this far ahead of its account nonce. */
 export const SENDER_NONCE_WINDOW = 1_000;
+/**
+ * The censorship backstop. It is long because under load every validator
+ * proposing every overdue transaction multiplies the work of a backlog that
+ * is already too large; a crashed validator is handled sooner, by liveness.
+ */
+export const FALLBACK_AFTER_MS = 10_000;
 /** A replacement must pay at least 10% more, so fee-bump spam costs something. */
 export const REPLACEMENT_FEE_BUMP_PERCENT = 10n;
 
@@ -83,7 +91,7 @@ export class Mempool implements TransactionSource {
   constructor(private readonly options: MempoolOptions) {
     this.maxTransactions = options.maxTransactions ?? MEMPOOL_TRANSACTIONS_MAX;
     this.maxBytes = options.maxBytes ?? MEMPOOL_BYTES_MAX;
-    this.fallbackAfterMs = options.fallbackAfterMs ?? 2_000;
+    this.fallbackAfterMs = options.fallbackAfterMs ?? FALLBACK_AFTER_MS;
   }
 
   get size(): number {

@@ -99,6 +99,13 @@ const IGNORED_GOSSIP_ERRORS: ReadonlySet<MempoolErrorCode> = new Set([
  */
 const EXECUTION_QUEUE_MAX = 64;
 
+/**
+ * A validator with no block accepted in this many rounds (about a second on
+ * a loopback devnet) counts as down, and every validator proposes the
+ * transactions of the senders assigned to it.
+ */
+const PROPOSER_DOWN_ROUNDS = 10;
+
 /** Rejected transactions remembered for our own submitters: minutes of rejections at devnet rates. */
 const REJECTIONS_KEPT = 10_000;
 
@@ -261,8 +268,14 @@ export class HyperspaceNode {
     });
     this.log.info("p2p started", { peerId: this.host.peerId, addresses: this.host.multiaddrs() });
 
-    const assigned = (sender: Uint8Array) =>
-      this.ownIndex === null || senderAssignment(sender, this.committee.size) === this.ownIndex;
+    const assigned = (sender: Uint8Array) => {
+      if (this.ownIndex === null) return true;
+      const proposer = senderAssignment(sender, this.committee.size);
+      if (proposer === this.ownIndex) return true;
+      // A validator whose blocks stopped arriving is down: its senders fall to everyone.
+      const core = this.authority?.core;
+      return core !== undefined && core.clockRound - core.lastAcceptedRound(proposer) > PROPOSER_DOWN_ROUNDS;
+    };
     this.mempool = new Mempool({
       chainId: this.genesis.chainId,
       nextNonce: (address) => this.ledger.getAccount(address).nonce,
