@@ -145,22 +145,27 @@ export class ModelSession {
 
   /** One request's run on an idle session; when it ends, the requests that queued meanwhile run as a batch. */
   private async runAlone(context: Int32Array, rows: number): Promise<Float32Array> {
-    const { contextLength, vocabSize, inputName, outputName } = this.shape;
     try {
-      const result = await this.created.session.run({
-        [inputName]: new ort.Tensor("int32", context, [rows, contextLength]),
-      });
-      const logits = result[outputName]?.data;
-      assert(
-        logits instanceof Float32Array && logits.length === rows * vocabSize,
-        "model returned malformed logits",
-      );
       // A run's output is a fresh array: the request takes it whole, without a copy.
-      return logits;
+      return await this.runModel(context, rows);
     } finally {
       this.inFlight = null;
       this.pump();
     }
+  }
+
+  /** One session.run over `rows` contexts; the logits, checked for shape. */
+  private async runModel(context: Int32Array, rows: number): Promise<Float32Array> {
+    const { contextLength, vocabSize, inputName, outputName } = this.shape;
+    const result = await this.created.session.run({
+      [inputName]: new ort.Tensor("int32", context, [rows, contextLength]),
+    });
+    const logits = result[outputName]?.data;
+    assert(
+      logits instanceof Float32Array && logits.length === rows * vocabSize,
+      "model returned malformed logits",
+    );
+    return logits;
   }
 
   private pump(): void {
@@ -179,7 +184,7 @@ export class ModelSession {
   }
 
   private async runBatch(batch: readonly Pending[], rows: number): Promise<void> {
-    const { contextLength, vocabSize, inputName, outputName } = this.shape;
+    const { contextLength, vocabSize } = this.shape;
     let context: Int32Array;
     if (batch.length === 1) {
       context = batch[0]!.context;
@@ -192,14 +197,7 @@ export class ModelSession {
       }
     }
     try {
-      const result = await this.created.session.run({
-        [inputName]: new ort.Tensor("int32", context, [rows, contextLength]),
-      });
-      const logits = result[outputName]?.data;
-      assert(
-        logits instanceof Float32Array && logits.length === rows * vocabSize,
-        "model returned malformed logits",
-      );
+      const logits = await this.runModel(context, rows);
       if (batch.length === 1) {
         // A run's output is a fresh array: a lone request takes it whole, without a copy.
         batch[0]!.resolve(logits);

@@ -97,72 +97,55 @@ function outcome(decode: (b: Uint8Array) => ProviderFrame, input: Uint8Array): P
   }
 }
 
-describe("token frame fast path", () => {
-  it("encodes exactly the generic codec's bytes", () => {
-    fc.assert(
-      fc.property(token, (frame) => {
-        assert.deepEqual(encodeProviderFrame(frame), encodeWith(ProviderFrameCodec, frame));
-      }),
-      { seed, numRuns: 1000 },
-    );
-  });
-
-  it("decodes (or refuses) every byte string exactly as the generic codec does", () => {
-    const generic = (b: Uint8Array) => decodeWith(ProviderFrameCodec, b);
-    fc.assert(
-      fc.property(
-        token,
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 3 }),
-        fc.nat({ max: 3 }),
-        (frame, flips, cut) => {
-          const mutated = new Uint8Array(encodeWith(ProviderFrameCodec, frame));
-          for (const [at, xor] of flips) mutated[at % mutated.length]! ^= xor;
-          const input = mutated.subarray(0, Math.max(1, mutated.length - cut));
-          assert.deepEqual(outcome(decodeProviderFrame, input), outcome(generic, input));
-        },
-      ),
-      { seed, numRuns: 3000 },
-    );
+const FAST_PATHS = [
+  {
+    kind: "token",
+    frames: token,
     // Non-canonical integers and strings go to the generic codec, which refuses them.
-    for (const hex of ["9402cc0541a141", "94020041d90141", "9402004102c3a9", "9402cd007f41a141"]) {
-      assert.equal(outcome(decodeProviderFrame, Buffer.from(hex, "hex")), "CodecError", hex);
-    }
-  });
-});
-
-describe("tokens frame fast path", () => {
-  it("encodes exactly the generic codec's bytes", () => {
-    fc.assert(
-      fc.property(tokens, (frame) => {
-        assert.deepEqual(encodeProviderFrame(frame), encodeWith(ProviderFrameCodec, frame));
-      }),
-      { seed, numRuns: 1000 },
-    );
-  });
-
-  it("decodes (or refuses) every byte string exactly as the generic codec does", () => {
-    const generic = (b: Uint8Array) => decodeWith(ProviderFrameCodec, b);
-    fc.assert(
-      fc.property(
-        tokens,
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 3 }),
-        fc.nat({ max: 3 }),
-        (frame, flips, cut) => {
-          const mutated = new Uint8Array(encodeWith(ProviderFrameCodec, frame));
-          for (const [at, xor] of flips) mutated[at % mutated.length]! ^= xor;
-          const input = mutated.subarray(0, Math.max(1, mutated.length - cut));
-          assert.deepEqual(outcome(decodeProviderFrame, input), outcome(generic, input));
-        },
-      ),
-      { seed, numRuns: 3000 },
-    );
+    refused: ["9402cc0541a141", "94020041d90141", "9402004102c3a9", "9402cd007f41a141"],
+  },
+  {
+    kind: "tokens",
+    frames: tokens,
     // Empty batches, ids and texts of different counts, and oversized batches are refused.
-    for (const hex of ["94050090 90", "9405009141 92a141a142", "940500dc0010 dc0010"]) {
-      assert.equal(
-        outcome(decodeProviderFrame, Buffer.from(hex.replaceAll(" ", ""), "hex")),
-        "CodecError",
-        hex,
+    refused: ["94050090 90", "9405009141 92a141a142", "940500dc0010 dc0010"],
+  },
+];
+
+for (const { kind, frames, refused } of FAST_PATHS) {
+  describe(`${kind} frame fast path`, () => {
+    it("encodes exactly the generic codec's bytes", () => {
+      fc.assert(
+        fc.property(frames, (frame) => {
+          assert.deepEqual(encodeProviderFrame(frame), encodeWith(ProviderFrameCodec, frame));
+        }),
+        { seed, numRuns: 1000 },
       );
-    }
+    });
+
+    it("decodes (or refuses) every byte string exactly as the generic codec does", () => {
+      const generic = (b: Uint8Array) => decodeWith(ProviderFrameCodec, b);
+      fc.assert(
+        fc.property(
+          frames,
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 3 }),
+          fc.nat({ max: 3 }),
+          (frame, flips, cut) => {
+            const mutated = new Uint8Array(encodeWith(ProviderFrameCodec, frame));
+            for (const [at, xor] of flips) mutated[at % mutated.length]! ^= xor;
+            const input = mutated.subarray(0, Math.max(1, mutated.length - cut));
+            assert.deepEqual(outcome(decodeProviderFrame, input), outcome(generic, input));
+          },
+        ),
+        { seed, numRuns: 3000 },
+      );
+      for (const hex of refused) {
+        assert.equal(
+          outcome(decodeProviderFrame, Buffer.from(hex.replaceAll(" ", ""), "hex")),
+          "CodecError",
+          hex,
+        );
+      }
+    });
   });
-});
+}
