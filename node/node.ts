@@ -530,8 +530,9 @@ export class HyperspaceNode {
     this.metrics.commitIndex.set(commit.index);
     this.metrics.round.set(this.round);
     this.metrics.commitLatency.observe(Math.max(0, Date.now() - commit.timestampMs) / 1000);
-    for (const r of result.receipts)
-      this.metrics.transactions.inc({ status: r.success ? "success" : "failed" });
+    const succeeded = result.receipts.filter((r) => r.success).length;
+    this.metrics.transactions.inc({ status: "success" }, succeeded);
+    this.metrics.transactions.inc({ status: "failed" }, result.receipts.length - succeeded);
     const digest = commitDigest(commit);
     this.certifier.recordOwn(commit.index, digest, result.stateRoot);
     if (this.keys !== null && this.ownIndex !== null && isVotedCommit(commit.index)) {
@@ -552,7 +553,8 @@ export class HyperspaceNode {
       transactions: result.receipts.length,
       timestampMs: commit.timestampMs,
     });
-    for (const receipt of result.receipts) this.rpc?.publish("receipts", receiptJson(receipt));
+    if (this.rpc?.hasSubscribers("receipts"))
+      for (const receipt of result.receipts) this.rpc.publish("receipts", receiptJson(receipt));
     this.channels?.onCommit(commit.index, result.receipts);
     this.log.debug("committed", {
       index: commit.index,

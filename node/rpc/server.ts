@@ -137,6 +137,11 @@ export class RpcServer {
   }
 
   /** Sends `payload` to every subscriber of `topic` as an `hs_subscription` notification. */
+  /** Whether anyone listens on `topic`: callers skip building notifications nobody reads. */
+  hasSubscribers(topic: string): boolean {
+    return (this.subscriptions.get(topic)?.size ?? 0) > 0;
+  }
+
   publish(topic: string, payload: unknown): void {
     const subscribers = this.subscriptions.get(topic);
     if (subscribers === undefined) return;
