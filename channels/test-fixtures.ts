@@ -18,13 +18,13 @@ import {
 import {
   addressFromPublicKey,
   encodeTransaction,
-  generateKeyPair,
   type KeyPair,
   signVoucher,
   type Transaction,
   toHex,
   type Voucher,
 } from "../spec/index.ts";
+import { seededKeys } from "../spec/testing.ts";
 import { channelsModule } from "./module.ts";
 import { type ChannelRecord, decodeChannelRecord } from "./record.ts";
 import type { ChannelChain } from "./sdk.ts";
@@ -35,18 +35,8 @@ export const GENESIS_BALANCE = 1_000_000n;
 /** Fee every test transaction pays. */
 export const FEE = 10n;
 
-export function seededKeys(count: number, salt = 0): KeyPair[] {
-  return Array.from({ length: count }, (_, i) => {
-    const seed = new Uint8Array(32);
-    seed[0] = i;
-    seed[1] = salt;
-    seed[31] = 0xc4;
-    return generateKeyPair(seed);
-  });
-}
-
 /** Keys 0-3 hold balances and take every role; key 4 is the fee recipient (a validator's address). */
-export const KEYS = seededKeys(5);
+export const KEYS = seededKeys(5, 0, 0xc4);
 export const ADDRESSES = KEYS.map((k) => addressFromPublicKey(k.publicKey));
 export const FEE_RECIPIENT = ADDRESSES[4]!;
 

@@ -12,12 +12,11 @@ import {
   encodeTransaction,
   encodeWith,
   FieldReader,
-  generateKeyPair,
-  type KeyPair,
   signTransaction,
   type Transaction,
   utf8,
 } from "../spec/index.ts";
+import { seededKeys } from "../spec/testing.ts";
 import { Bucket } from "./buckets.ts";
 import { buildStake, buildTransaction, buildTransfer, buildUnstake, CoreKind } from "./core-payloads.ts";
 import { LedgerError } from "./errors.ts";
@@ -27,18 +26,8 @@ import type { LedgerModule } from "./module.ts";
 export const CHAIN_ID = "hyperspace-test";
 export const MIN_STAKE = 1_000n;
 
-export function seededKeys(count: number, salt = 0): KeyPair[] {
-  return Array.from({ length: count }, (_, i) => {
-    const seed = new Uint8Array(32);
-    seed[0] = i;
-    seed[1] = salt;
-    seed[31] = 0x5e;
-    return generateKeyPair(seed);
-  });
-}
-
 /** Keys 0-3 hold balances; keys 4-5 are genesis validators (with some balance for fees). */
-export const KEYS = seededKeys(6);
+export const KEYS = seededKeys(6, 0, 0x5e);
 export const ADDRESSES = KEYS.map((k) => addressFromPublicKey(k.publicKey));
 
 export function testGenesis(): Genesis {

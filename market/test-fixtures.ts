@@ -19,12 +19,12 @@ import {
 import {
   addressFromPublicKey,
   encodeTransaction,
-  generateKeyPair,
   type KeyPair,
   sign,
   type Transaction,
   toHex,
 } from "../spec/index.ts";
+import { seededKeys } from "../spec/testing.ts";
 import type { MarketAccount, PeerIdentity, TxOutcome } from "./interface.ts";
 import { marketModule } from "./module.ts";
 import type { MarketKindName, MarketPayloads } from "./payloads.ts";
@@ -39,16 +39,6 @@ export const COMMIT_INTERVAL_MS = 100;
 export const GENESIS_BALANCE = 10_000_000n;
 export const FEE = 10n;
 
-export function seededKeys(count: number, salt: number): KeyPair[] {
-  return Array.from({ length: count }, (_, i) => {
-    const seed = new Uint8Array(32);
-    seed[0] = i;
-    seed[1] = salt;
-    seed[31] = 0x3a;
-    return generateKeyPair(seed);
-  });
-}
-
 /** An actor: an account and a libp2p peer identity. Actor 7 is the fee recipient. */
 export interface Actor {
   readonly keys: KeyPair;
@@ -57,8 +47,8 @@ export interface Actor {
   readonly peerId: string;
 }
 
-const ACCOUNT_KEYS = seededKeys(8, 1);
-const PEER_KEYS = seededKeys(8, 2);
+const ACCOUNT_KEYS = seededKeys(8, 1, 0x3a);
+const PEER_KEYS = seededKeys(8, 2, 0x3a);
 export const ACTORS: Actor[] = ACCOUNT_KEYS.map((keys, i) => ({
   keys,
   address: addressFromPublicKey(keys.publicKey),

@@ -1,6 +1,6 @@
 /**
- * Test support shared by every layer's property tests: the replayable seed
- * and the standard properties of a canonical codec. Imported by tests only
+ * Test support shared by every layer's tests: the replayable seed, fixed
+ * keys and the standard properties of a canonical codec. Imported by tests only
  * (it pulls in node:test), so it is not part of spec/index.ts.
  */
 import assert from "node:assert/strict";
@@ -8,12 +8,28 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { type Codec, decodeWith, encodeWith } from "./codec.ts";
 import { CodecError } from "./errors.ts";
+import { generateKeyPair, type KeyPair } from "./keys.ts";
 
 /** The fast-check seed of a test file: FC_SEED when set, else fresh; printed so a failure replays. */
 export function runSeed(name: string): number {
   const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
   console.log(`${name} seed=${seed} (replay with FC_SEED=${seed})`);
   return seed;
+}
+
+/**
+ * Fixed keys for tests: key i is seeded by (i, salt, tag). Each layer's
+ * fixtures use their own tag, so no two suites share a key by accident.
+ */
+export function seededKeys(count: number, salt: number, tag: number): KeyPair[] {
+  assert.ok(count <= 256, "one seed byte numbers the keys");
+  return Array.from({ length: count }, (_, i) => {
+    const seed = new Uint8Array(32);
+    seed[0] = i;
+    seed[1] = salt;
+    seed[31] = tag;
+    return generateKeyPair(seed);
+  });
 }
 
 /** Decodes, returning the CodecError instead of throwing it; anything else still throws. */
