@@ -9,6 +9,7 @@
  * The metered path (router, payment channel, provider) is measured against
  * the same bare loop in bench/market.bench.ts.
  */
+
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import {
@@ -22,6 +23,7 @@ import {
   SHIPPED_MODEL_PATH,
   sampleToken,
 } from "../compute/index.ts";
+import { median } from "../consensus/index.ts";
 
 /** Tokens generated for the throughput figure: about a second of work here, enough for a steady rate. */
 const GENERATED_TOKENS = 10_000;
@@ -30,11 +32,6 @@ const FIRST_TOKEN_TRIALS = 50;
 /** Batched runs for the bound. */
 const BATCHED_RUNS = 300;
 const PROMPT = "And the LORD said unto Moses, ";
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 export async function bench(): Promise<void> {
   const inspected = inspectModel(SHIPPED_MODEL_PATH);

@@ -7,9 +7,11 @@
  * - ed25519: signature verifications per second through spec `verify`.
  * Target: ledger tx/s at least 0.5 x the lower bound.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "../consensus/index.ts";
 import {
   type ApplyResult,
   CoreKind,
@@ -144,12 +146,6 @@ async function ledgerTransfersPerSecond(
   return rate(COMMITS_PER_ROUND * COMMIT_TRANSACTIONS, performance.now() - started);
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : Math.round((sorted[middle - 1]! + sorted[middle]!) / 2);
-}
-
 export async function bench(): Promise<void> {
   const keys = seededKeys(SENDERS);
   const addresses = keys.map((k) => addressFromPublicKey(k.publicKey));
@@ -185,9 +181,9 @@ export async function bench(): Promise<void> {
     rmSync(ledgerDir, { recursive: true, force: true });
   }
 
-  const rocks = median(figures.rocks);
-  const verifies = median(figures.verifies);
-  const ledger = median(figures.ledger);
+  const rocks = Math.round(median(figures.rocks));
+  const verifies = Math.round(median(figures.verifies));
+  const ledger = Math.round(median(figures.ledger));
   const bound = Math.min(rocks, verifies);
   const range = (values: number[]) => `${Math.min(...values)}..${Math.max(...values)}`;
   console.log(

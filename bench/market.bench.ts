@@ -20,6 +20,7 @@
  * host is shared and its load moves between rounds); the rates are the
  * median rounds.
  */
+
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import {
@@ -40,6 +41,7 @@ import {
   SHIPPED_MODEL_PATH,
   sampleToken,
 } from "../compute/index.ts";
+import { median } from "../consensus/index.ts";
 import { buildTransaction, createGenesis, Ledger, MemoryStore } from "../ledger/index.ts";
 import {
   CREDIT_WINDOW_TOKENS_DEFAULT,
@@ -109,11 +111,6 @@ function startTimer(): { rate(tokens: number): Rate } {
       };
     },
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function seeded(i: number): KeyPair {

@@ -1,4 +1,5 @@
 import WebSocket from "ws";
+import { percentile } from "../consensus/index.ts";
 import { buildTransfer } from "../ledger/index.ts";
 import {
   addressFromPublicKey,
@@ -47,11 +48,6 @@ export interface LoadResult {
 const TICK_MS = 20;
 /** A JSON-RPC batch holds at most this many transactions (the server's batch bound is 100). */
 const BATCH_MAX = 100;
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 async function rpcBatch(url: string, hexes: readonly string[]): Promise<number> {
   const body = hexes.map((hex, i) => ({
@@ -179,7 +175,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       latencies.push(done - sent);
       if (done > lastFinal) lastFinal = done;
     }
-    latencies.sort((a, b) => a - b);
     const submitSeconds = (submitEnd - start) / 1000;
     return {
       submittedTps: submittedAt.size / submitSeconds,

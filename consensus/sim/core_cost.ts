@@ -13,6 +13,7 @@ import { Committee } from "../committee.ts";
 import { Core } from "../core.ts";
 import { genesisBlocks } from "../genesis.ts";
 import { ed25519Signer } from "../signature.ts";
+import { median } from "./stats.ts";
 
 export interface CoreCostOptions {
   readonly validators: number;
@@ -113,11 +114,6 @@ export function timeBound(committee: Committee, blocks: readonly Block[]): numbe
     }
   }
   return performance.now() - start;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /**

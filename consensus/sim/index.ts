@@ -26,7 +26,7 @@ export {
   STOP_COMMITS_AFTER_GST,
   simulate,
 } from "./simulation.ts";
-export { percentile } from "./stats.ts";
+export { median, percentile } from "./stats.ts";
 export { runSweep, SweepAccumulator, type SweepFailure, type SweepSummary } from "./sweep.ts";
 export type { SweepJob } from "./sweep_worker.ts";
 export { loadWanMatrix, PAPER_WAN_LATENCY_MS, runWan, type WanOptions, type WanResult } from "./wan.ts";
