@@ -263,12 +263,10 @@ export class NetworkHost {
   }
 
   async publish<T>(topic: Topic<T>, value: T): Promise<number> {
-    return this.publishEncoded(topic, topic.encode(value));
-  }
-
-  /** Publishes a message already in the topic's encoding (e.g. transaction bytes as submitted). */
-  async publishEncoded<T>(topic: Topic<T>, bytes: Uint8Array): Promise<number> {
-    const result = await this.libp2p.services.pubsub.publish(topicName(this.chainId, topic), bytes);
+    const result = await this.libp2p.services.pubsub.publish(
+      topicName(this.chainId, topic),
+      topic.encode(value),
+    );
     return result.recipients.length;
   }
 
