@@ -23,13 +23,7 @@
 
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
-import {
-  type ChannelChain,
-  ChannelClient,
-  ChannelStore,
-  channelsModule,
-  readChannelRecord,
-} from "../channels/index.ts";
+import { ChannelClient, ChannelStore, readChannelRecord } from "../channels/index.ts";
 import {
   CONTEXT_INPUT,
   createSession,
@@ -42,7 +36,7 @@ import {
   sampleToken,
 } from "../compute/index.ts";
 import { median } from "../consensus/index.ts";
-import { buildTransaction, createGenesis, Ledger, MemoryStore } from "../ledger/index.ts";
+import { MemoryStore } from "../ledger/index.ts";
 import {
   CREDIT_WINDOW_TOKENS_DEFAULT,
   encodeMarketPayload,
@@ -50,32 +44,19 @@ import {
   InferenceRouter,
   LatencyBook,
   LoopbackTransport,
-  type MarketAccount,
   MarketKind,
-  MarketState,
-  marketModule,
   PayeeChannels,
   PayerChannels,
   Pod,
   PROVIDER_BOND_MIN,
   ProviderService,
-  peerBindingDigest,
-  peerIdFromPublicKey,
   sdkChannelSource,
   sdkPayeeSource,
   TOKEN_FLUSH_INTERVAL_MS,
   TOKENS_PER_FRAME_MAX,
   VOUCHER_INTERVAL_TOKENS_DEFAULT,
 } from "../market/index.ts";
-import {
-  addressFromPublicKey,
-  encodeTransaction,
-  generateKeyPair,
-  type KeyPair,
-  sign,
-  type Transaction,
-  toHex,
-} from "../spec/index.ts";
+import { ACTORS, binding, CHAIN_ID, FEE, peerIdentity, TestChain } from "../market/test-fixtures.ts";
 
 /** Tokens per round of each kind: about half a second of work here, enough for a steady rate. */
 const TOKENS = 8_000;
@@ -90,7 +71,6 @@ const TOKENS_PER_REQUEST = 4_000;
 const ROUNDS = 7;
 const FIRST_TOKEN_TRIALS = 40;
 const PROMPT = "And the LORD said unto Moses, ";
-const CHAIN_ID = "hyperspace-bench";
 const PRICE = 2n;
 
 /** Tokens per wall-clock second, and this process's CPU time per token (steadier on a shared host). */
@@ -111,54 +91,6 @@ function startTimer(): { rate(tokens: number): Rate } {
       };
     },
   };
-}
-
-function seeded(i: number): KeyPair {
-  const seed = new Uint8Array(32);
-  seed[0] = i;
-  seed[31] = 0xbe;
-  return generateKeyPair(seed);
-}
-
-/** A real ledger (channels and market modules, in-memory store) committing each transaction alone. */
-async function benchChain(keys: KeyPair[]) {
-  const ledger = await Ledger.open({
-    store: new MemoryStore(),
-    genesis: createGenesis({
-      chainId: CHAIN_ID,
-      genesisTimeMs: 1_700_000_000_000,
-      minFee: 1n,
-      accounts: keys.map((k) => ({ address: addressFromPublicKey(k.publicKey), balance: 10n ** 12n })),
-    }),
-    modules: [channelsModule, marketModule],
-  });
-  const commit = async (tx: Transaction) => {
-    const index = ledger.lastAppliedIndex + 1;
-    const result = await ledger.applyCommit({
-      index,
-      timestampMs: 1_700_000_000_000 + index,
-      feeRecipient: null,
-      transactions: [encodeTransaction(tx)],
-    });
-    return result.receipts[0]!;
-  };
-  const account = (keys: KeyPair): MarketAccount => {
-    const address = addressFromPublicKey(keys.publicKey);
-    return {
-      chainId: CHAIN_ID,
-      keys,
-      address,
-      nowMs: () => 1_700_000_000_000 + ledger.lastAppliedIndex,
-      submit: async (kind, payload) => {
-        const nonce = ledger.getAccount(address).nonce;
-        const receipt = await commit(
-          buildTransaction({ chainId: CHAIN_ID, keys, nonce, fee: 1n }, kind, payload),
-        );
-        return { ...receipt, events: receipt.events };
-      },
-    };
-  };
-  return { ledger, account, commit };
 }
 
 export async function bench(): Promise<void> {
@@ -189,63 +121,38 @@ export async function bench(): Promise<void> {
   };
 
   // ---- the metered path ----------------------------------------------------------
-  const client = seeded(1);
-  const provider = seeded(2);
-  const clientPeer = seeded(3);
-  const providerPeer = seeded(4);
-  const { ledger, account, commit } = await benchChain([client, provider]);
+  // The real ledger with the channels and market modules, each transaction in a commit of its own.
+  const chain = await TestChain.open();
+  const [client, provider] = [ACTORS[0]!, ACTORS[1]!];
   const model = await loadModel(SHIPPED_MODEL_PATH, { threads: 1 });
   const generator = generatorOf(model);
-  const transport = new LoopbackTransport(peerIdFromPublicKey(clientPeer.publicKey));
-  const lookup = (id: Uint8Array) => readChannelRecord(ledger, id);
-  const channelChain: ChannelChain = {
-    chainId: async () => CHAIN_ID,
-    nonce: async (address) => ledger.getAccount(address).nonce,
-    commitIndex: async () => ledger.lastAppliedIndex,
-    getChannel: async (id) => lookup(id),
-    submit: async (tx) => {
-      const receipt = await commit(tx);
-      return {
-        txHash: toHex(receipt.txHash),
-        success: receipt.success,
-        commitIndex: receipt.commitIndex,
-        error: receipt.success ? null : receipt.errorCode,
-      };
-    },
-  };
+  const transport = new LoopbackTransport(client.peerId);
+  const channelChain = chain.channelChain();
   const channelClient = new ChannelClient({
-    keys: client,
+    keys: client.keys,
     chain: channelChain,
     store: new ChannelStore(new MemoryStore()),
-    fee: 1n,
+    fee: FEE,
   });
   const payers = await PayerChannels.open({ source: sdkChannelSource(channelClient), budget: 10n ** 9n });
   const latency = new LatencyBook();
-  const state = new MarketState(ledger);
-  const peerOf = (keys: KeyPair) => ({
-    peerId: peerIdFromPublicKey(keys.publicKey),
-    sign: (message: Uint8Array) => sign(message, keys.secretKey),
-  });
+  const state = chain.market;
   const pod = await Pod.create(
     { name: "bench", capabilities: ["inference"] },
     {
-      account: account(client),
-      peer: peerOf(clientPeer),
+      account: chain.account(0),
+      peer: peerIdentity(0),
       state,
       routing: { transport, channels: payers, latency },
     },
   );
-  const providerAccount = account(provider);
-  await Pod.join(pod.createInvite({}), { account: providerAccount, peer: peerOf(providerPeer), state });
-  const providerPeerId = peerIdFromPublicKey(providerPeer.publicKey);
+  const providerAccount = chain.account(1);
+  await Pod.join(pod.createInvite({}), { account: providerAccount, peer: peerIdentity(1), state });
   const registered = await providerAccount.submit(
     MarketKind.ProviderRegister,
     encodeMarketPayload(MarketKind.ProviderRegister, {
-      peerId: providerPeerId,
-      peerSignature: sign(
-        peerBindingDigest(CHAIN_ID, providerAccount.address, providerPeerId),
-        providerPeer.secretKey,
-      ),
+      peerId: provider.peerId,
+      peerSignature: binding(1),
       models: [generator.model],
       device: "cpu",
       vramMib: 0,
@@ -255,25 +162,25 @@ export async function bench(): Promise<void> {
   );
   if (!registered.success) throw new Error(`provider registration failed: ${registered.errorMessage}`);
   const service = new ProviderService({
-    self: { address: providerAccount.address, peerId: providerPeerId },
+    self: { address: provider.address, peerId: provider.peerId },
     state,
     generators: [generator],
     pricePerToken: PRICE,
     channels: new PayeeChannels({
       chainId: CHAIN_ID,
-      self: providerAccount.address,
+      self: provider.address,
       source: sdkPayeeSource(
         new ChannelClient({
-          keys: provider,
+          keys: provider.keys,
           chain: channelChain,
           store: new ChannelStore(new MemoryStore()),
-          fee: 1n,
+          fee: FEE,
         }),
       ),
-      lookup,
+      lookup: (id) => readChannelRecord(chain.ledger, id),
     }),
   });
-  transport.register(providerPeerId, service.handleStream);
+  transport.register(provider.peerId, service.handleStream);
   const router = new InferenceRouter(pod);
   const request = { prompt: PROMPT, temperature: 0.8, seed: 1 };
 
