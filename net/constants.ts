@@ -10,6 +10,8 @@ export const PROTOCOL_PREFIX = "/hyperspace";
 export const Protocol = {
   /** Long-lived push stream: a validator's own blocks, sent to every committee member. */
   ConsensusPush: "consensus/push/1",
+  /** Long-lived push stream: batches of transactions, sent to the validator that proposes them. */
+  TransactionPush: "txs/push/1",
   /** Request/response: blocks by reference, commits by index range. */
   ConsensusFetch: "consensus/fetch/1",
   /** Request/response: payment-channel messages between payer and payee. */

@@ -1,15 +1,33 @@
 /**
  * A four-validator devnet where one committee member never starts (the
  * phantom), and a test peer holding the phantom's network identity sends the
- * running validators garbage, oversize frames and invalidly signed blocks.
+ * running validators garbage, oversize frames and invalidly signed blocks,
+ * and pushes them transactions.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
-import { FRAME_BYTES_MAX, loadOrCreatePeerKey, NetworkHost, Protocol } from "../net/index.ts";
-import { encodeBlock, generateKeyPair, signBlock } from "../spec/index.ts";
+import { buildTransfer } from "../ledger/index.ts";
+import {
+  FRAME_BYTES_MAX,
+  loadOrCreatePeerKey,
+  NetworkHost,
+  Protocol,
+  TransactionBatchTopic,
+} from "../net/index.ts";
+import {
+  addressFromPublicKey,
+  decodeTransaction,
+  encodeBlock,
+  encodeTransaction,
+  generateKeyPair,
+  signBlock,
+  toHex,
+  transactionDigest,
+} from "../spec/index.ts";
 import type { CommitResult } from "./client.ts";
+import { senderAssignment } from "./node.ts";
 import { sleep, TestDevnet, until } from "./test-devnet.ts";
 
 const RUNNING = ["v0", "v1", "v2"];
@@ -22,6 +40,13 @@ describe("devnet with a phantom validator and a faulty peer", { timeout: 300_000
     devnet = await TestDevnet.create(4);
     await devnet.startAll(RUNNING);
   });
+
+  const scoreOf = async (peerId: string) => {
+    const table = await devnet
+      .client("v0")
+      .call<{ peerId: string; score: number; refused: boolean }[]>("hs_peers");
+    return table.find((p) => p.peerId === peerId) ?? { score: 0, refused: false };
+  };
 
   after(async () => {
     for (const host of attackers) await host.stop().catch(() => {});
@@ -39,6 +64,68 @@ describe("devnet with a phantom validator and a faulty peer", { timeout: 300_000
     const longest = Math.max(...gaps);
     // A missing leader costs a leader timeout (200 ms) per slot it would have held; a stall is seconds.
     assert.ok(longest < 2_000, `longest gap between commits is ${longest} ms`);
+  });
+
+  it("admits transactions pushed by a committee member and penalises anyone else who pushes them", async () => {
+    const target = devnet.validator("v0");
+    const member = await NetworkHost.create({
+      privateKey: await loadOrCreatePeerKey(join(devnet.validator("v3").dataDir, "peer.key")),
+      chainId: devnet.manifest.chainId,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      bootstrap: [target.p2p],
+    });
+    const outsider = await NetworkHost.create({
+      privateKey: await libp2pKeyPair("Ed25519"),
+      chainId: devnet.manifest.chainId,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      bootstrap: [target.p2p],
+    });
+    try {
+      await until(
+        "both peers to connect",
+        () => member.peers().includes(target.peerId) && outsider.peers().includes(target.peerId),
+      );
+      // A sender that v0 proposes for, funded through the ordinary RPC path.
+      let sender = generateKeyPair();
+      while (senderAssignment(sender.publicKey, 4) !== 0) sender = generateKeyPair();
+      const funding = await devnet.transferFromFaucet("v0", addressFromPublicKey(sender.publicKey), 1_000n);
+      await devnet.client("v0").waitForReceipt(funding);
+      const transfer = (nonce: number) =>
+        encodeTransaction(
+          buildTransfer({
+            chainId: devnet.manifest.chainId,
+            keys: sender,
+            nonce,
+            fee: 10n,
+            to: addressFromPublicKey(generateKeyPair().publicKey),
+            amount: 1n,
+          }),
+        );
+
+      // From a non-member, even a valid transaction is refused and costs score.
+      const refused = transfer(0);
+      outsider.push(target.peerId, Protocol.TransactionPush, TransactionBatchTopic.encode([refused]));
+      await until(
+        "the outsider's push to cost score",
+        async () => (await scoreOf(outsider.peerId)).score < 0,
+      );
+      assert.equal(
+        await devnet.client("v0").getReceipt(toHex(transactionDigest(decodeTransaction(refused)))),
+        null,
+      );
+
+      // From a member, it reaches v0's mempool and v0 proposes it.
+      const pushed = transfer(0);
+      member.push(target.peerId, Protocol.TransactionPush, TransactionBatchTopic.encode([pushed]));
+      const receipt = await devnet
+        .client("v1")
+        .waitForReceipt(toHex(transactionDigest(decodeTransaction(pushed))));
+      assert.equal(receipt.status, "success");
+      assert.equal((await scoreOf(member.peerId)).score, 0);
+    } finally {
+      await member.stop();
+      await outsider.stop();
+    }
   });
 
   it("rejects garbage, oversize frames and invalid blocks from a peer, lowers its score, and keeps committing", async () => {
@@ -63,12 +150,6 @@ describe("devnet with a phantom validator and a faulty peer", { timeout: 300_000
       () => attacker.peers().includes(target.peerId) && outsider.peers().includes(target.peerId),
     );
 
-    const scoreOf = async (peerId: string) => {
-      const table = await devnet
-        .client("v0")
-        .call<{ peerId: string; score: number; refused: boolean }[]>("hs_peers");
-      return table.find((p) => p.peerId === peerId) ?? { score: 0, refused: false };
-    };
     const before = await devnet.commitIndex("v0");
 
     attacker.push(target.peerId, Protocol.ConsensusPush, new Uint8Array([0x97, 0xc1, 0xff, 0x00]));

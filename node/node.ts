@@ -29,8 +29,11 @@ import {
 import {
   type CommitteePeer,
   ConsensusTransport,
+  classify,
+  GOSSIP_BYTES_MAX,
   loadOrCreatePeerKey,
   NetworkHost,
+  Protocol,
   type Topic,
   TransactionBatchTopic,
   ValidationError,
@@ -148,7 +151,12 @@ export class HyperspaceNode {
   committee!: Committee;
   host!: NetworkHost;
   mempool!: Mempool;
+  /** A full node gossips the transactions its RPC admits to every validator. */
   private transactionGossip!: TransactionBatcher;
+  /** A validator pushes them to the one validator that proposes them instead, in batches by authority. */
+  private readonly forwarders = new Map<number, TransactionBatcher>();
+  /** Libp2p peer ids of the committee: only these may push transactions. */
+  private committeePeerIds = new Set<string>();
   private consensusStore!: RocksConsensusStore;
   private authority: Authority | null = null;
   private follower: CommitFollower | null = null;
@@ -256,6 +264,7 @@ export class HyperspaceNode {
       peerId: v.peerId,
       addresses: v.multiaddrs,
     }));
+    this.committeePeerIds = new Set(peers.map((p) => p.peerId));
     const peerKey = await loadOrCreatePeerKey(join(config.dataDir, "peer.key"));
     this.host = await NetworkHost.create({
       privateKey: peerKey,
@@ -289,8 +298,14 @@ export class HyperspaceNode {
     this.host.subscribe(
       TransactionBatchTopic,
       () => {},
-      (batch) => this.admitGossiped(batch),
+      (batch) => this.admitBatch(batch),
     );
+    if (this.ownIndex !== null)
+      await this.host.handlePush(
+        Protocol.TransactionPush,
+        (frame, peer) => this.admitPushed(frame, peer),
+        GOSSIP_BYTES_MAX,
+      );
     this.host.subscribe(
       StateRootTopic,
       () => {},
@@ -451,22 +466,59 @@ export class HyperspaceNode {
     this.log.info("replayed persisted commits", { commitIndex: this.ledger.lastAppliedIndex });
   }
 
-  /** Submits a transaction from RPC: admit to our mempool, then gossip to the validators. */
+  /**
+   * Submits a transaction from RPC: admit to our mempool, then hand it on.
+   * Only the validator its sender is assigned to proposes it, so a validator
+   * pushes it to that one validator alone: each transaction then crosses the
+   * network once more, inside that validator's block, and the other
+   * validators never admit it. Our mempool keeps it, so if the proposer is
+   * down we propose it ourselves (see the `isAssigned` fallback). A full node
+   * does not know which validators are up and gossips it to all of them.
+   */
   async submitTransaction(bytes: Uint8Array): Promise<string> {
     const hash = this.mempool.add(bytes);
     this.metrics.mempoolSize.set(this.mempool.size);
-    this.transactionGossip.add(bytes);
+    if (this.ownIndex === null) {
+      this.transactionGossip.add(bytes);
+    } else {
+      const proposer = senderAssignment(decodeTransaction(bytes).sender, this.committee.size);
+      if (proposer !== this.ownIndex) this.forwarder(proposer).add(bytes);
+    }
     return hash;
   }
 
+  private forwarder(authority: number): TransactionBatcher {
+    let batcher = this.forwarders.get(authority);
+    if (batcher === undefined) {
+      const peerId = this.genesis.validators[authority]?.peerId as string;
+      batcher = new TransactionBatcher((batch) => {
+        this.host.push(peerId, Protocol.TransactionPush, TransactionBatchTopic.encode(batch));
+      });
+      this.forwarders.set(authority, batcher);
+    }
+    return batcher;
+  }
+
+  /** A batch another validator pushed for us to propose. Only committee members push. */
+  private admitPushed(frame: Uint8Array, peer: string): void {
+    let error: unknown = null;
+    try {
+      if (!this.committeePeerIds.has(peer)) throw new ValidationError("REJECT", "not a validator");
+      this.admitBatch(TransactionBatchTopic.decode(frame));
+    } catch (caught) {
+      error = caught;
+    }
+    if (classify("push:txs", error, this.metrics) === "REJECT") this.host.penalise(peer, "Malformed");
+  }
+
   /**
-   * Admits a gossiped batch. A transaction that no honest node would have
+   * Admits a batch from gossip or a push. A transaction that no honest node would have
    * admitted (malformed, badly signed, for another chain) rejects the whole
    * message, so its sender loses score; one that is merely late or
    * redundant (duplicate, stale nonce, full mempool) is skipped, and a batch
    * with nothing new is ignored.
    */
-  private admitGossiped(batch: readonly Uint8Array[]): void {
+  private admitBatch(batch: readonly Uint8Array[]): void {
     let admitted = 0;
     let invalid: MempoolErrorCode | null = null;
     for (const bytes of batch) {
