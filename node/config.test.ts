@@ -57,6 +57,16 @@ describe("config", () => {
     assert.deepEqual(config.bootstrap, ["/ip4/127.0.0.1/tcp/1/p2p/x"]);
   });
 
+  it("reads the consensus pacing from the environment", () => {
+    const config = resolveConfig({
+      env: { HYPERSPACE_MIN_ROUND_DELAY_MS: "80", HYPERSPACE_LEADER_TIMEOUT_MS: "300" },
+    });
+    assert.equal(config.minRoundDelayMs, 80);
+    assert.equal(config.leaderTimeoutMs, 300);
+    assert.equal(resolveConfig({ env: {} }).minRoundDelayMs, 50);
+    assert.throws(() => resolveConfig({ env: { HYPERSPACE_MIN_ROUND_DELAY_MS: "-1" } }), ConfigError);
+  });
+
   it("refuses unknown settings, bad values and unreadable files with typed errors", () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ rpcPrt: 1 }));

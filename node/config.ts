@@ -177,6 +177,8 @@ const ENV: Record<string, keyof NodeConfig> = {
   HYPERSPACE_RPC_HOST: "rpcHost",
   HYPERSPACE_RPC_PORT: "rpcPort",
   HYPERSPACE_LOG_LEVEL: "logLevel",
+  HYPERSPACE_LEADER_TIMEOUT_MS: "leaderTimeoutMs",
+  HYPERSPACE_MIN_ROUND_DELAY_MS: "minRoundDelayMs",
 };
 
 export function readConfigFile(path: string): Record<string, unknown> {
