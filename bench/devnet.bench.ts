@@ -5,8 +5,11 @@
  * the same run: ed25519 verifications per second on all cores (one worker
  * thread per core) divided by the 4 validators, since every validator
  * verifies every transaction. Target: at least 0.5 of that bound, with p50
- * under 500 ms.
+ * under 500 ms. Also prints, from /proc, the CPU each validator spends per
+ * final transaction (from the first submission until the last is final)
+ * beside the cost of one verify, and what an idle devnet's rounds cost.
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { runLoad } from "../node/loadgen.ts";
@@ -17,6 +20,8 @@ const DURATION_S = Number(process.env.BENCH_DEVNET_SECONDS ?? 60);
 /** Offered load; BENCH_DEVNET_TPS overrides it. */
 const TARGET_TPS = Number(process.env.BENCH_DEVNET_TPS ?? 1_000);
 const VERIFY_SECONDS = 2;
+/** The idle devnet is watched this long before the load, for the CPU its consensus rounds cost on their own. */
+const IDLE_SECONDS = 5;
 
 /** Each worker verifies one signature over and over through node:crypto for VERIFY_SECONDS. */
 const WORKER = `
@@ -47,19 +52,51 @@ async function verifyRateAllCores(): Promise<number> {
   return counts.reduce((a, b) => a + b, 0) / VERIFY_SECONDS;
 }
 
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); null elsewhere. */
+function cpuMs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return null;
+  }
+}
+
+/** Mean CPU ms the validators used since `before` (a cpuMs per validator), or null without /proc. */
+function meanCpuSince(devnet: TestDevnet, before: (number | null)[]): number | null {
+  const used = devnet.validators.map((v, i) => {
+    const [now, then] = [cpuMs(v.pid), before[i]];
+    return now === null || then === null || then === undefined ? null : now - then;
+  });
+  if (used.some((u) => u === null)) return null;
+  return (used as number[]).reduce((a, b) => a + b, 0) / used.length;
+}
+
 export async function bench(): Promise<void> {
   const verifyRate = await verifyRateAllCores();
   const bound = verifyRate / VALIDATORS;
   const devnet = await TestDevnet.create(VALIDATORS);
   try {
     await devnet.startAll();
+    const idleFrom = devnet.validators.map((v) => cpuMs(v.pid));
+    const roundFrom = (await devnet.client("v0").status()).round;
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    const idleCpu = meanCpuSince(devnet, idleFrom);
+    const rounds = (await devnet.client("v0").status()).round - roundFrom;
+    let loadFrom: (number | null)[] = [];
     const result = await runLoad({
       rpcs: devnet.validators.map((v) => v.rpc),
       tps: TARGET_TPS,
       durationS: DURATION_S,
       faucet: devnet.faucet,
-      log: (line) => console.log(`  ${line}`),
+      log: (line) => {
+        // Submission starts right after the transfers are signed.
+        if (line.startsWith("signed")) loadFrom = devnet.validators.map((v) => cpuMs(v.pid));
+        console.log(`  ${line}`);
+      },
     });
+    const loadCpu = meanCpuSince(devnet, loadFrom);
     console.log(
       `offered load = ${TARGET_TPS} tx/s for ${DURATION_S} s; submitted ${result.submittedTps.toFixed(0)} tx/s`,
     );
@@ -72,6 +109,12 @@ export async function bench(): Promise<void> {
     console.log(
       `final transactions = ${result.finalTransactions} of ${result.submitted} submitted (${result.refused} refused)`,
     );
+    if (idleCpu !== null && loadCpu !== null && result.finalTransactions > 0) {
+      const verifyUs = (1e6 * availableParallelism()) / verifyRate;
+      console.log(
+        `CPU per final transaction per validator = ${((1000 * loadCpu) / result.finalTransactions).toFixed(0)} us (one ed25519 verify = ${verifyUs.toFixed(0)} us); idle devnet: ${(idleCpu / IDLE_SECONDS).toFixed(0)} ms CPU/s per validator at ${(rounds / IDLE_SECONDS).toFixed(1)} rounds/s`,
+      );
+    }
   } finally {
     await devnet.close();
   }
