@@ -655,6 +655,9 @@ export class HyperspaceNode {
     await this.authority?.stop().catch(() => {});
     await this.follower?.stop().catch(() => {});
     await this.executing.catch(() => {});
+    // Hand on what RPC admitted in the last flush interval, so no batch timer outlives the host.
+    this.transactionGossip?.flush();
+    for (const forwarder of this.forwarders.values()) forwarder.flush();
     await this.host?.stop().catch(() => {});
     await this.ledger?.close().catch(() => {});
     await this.store?.close().catch(() => {});
