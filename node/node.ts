@@ -105,7 +105,8 @@ const EXECUTION_QUEUE_MAX = 64;
 /**
  * A validator with no block accepted in this many rounds (about a second on
  * a loopback devnet) counts as down, and every validator proposes the
- * transactions of the senders assigned to it.
+ * transactions of that validator's senders that it holds (those its own RPC
+ * admitted, or a full node gossiped).
  */
 const PROPOSER_DOWN_ROUNDS = 10;
 
@@ -281,7 +282,7 @@ export class HyperspaceNode {
       if (this.ownIndex === null) return true;
       const proposer = senderAssignment(sender, this.committee.size);
       if (proposer === this.ownIndex) return true;
-      // A validator whose blocks stopped arriving is down: its senders fall to everyone.
+      // A validator whose blocks stopped arriving is down: whoever holds its senders' transactions proposes them.
       const core = this.authority?.core;
       return core !== undefined && core.clockRound - core.lastAcceptedRound(proposer) > PROPOSER_DOWN_ROUNDS;
     };
@@ -512,9 +513,9 @@ export class HyperspaceNode {
   }
 
   /**
-   * Admits a batch from gossip or a push. A transaction that no honest node would have
-   * admitted (malformed, badly signed, for another chain) rejects the whole
-   * message, so its sender loses score; one that is merely late or
+   * Admits a batch from gossip or a push. A transaction that no honest node
+   * would have admitted (malformed, badly signed, for another chain) rejects
+   * the whole message, so its sender loses score; one that is merely late or
    * redundant (duplicate, stale nonce, full mempool) is skipped, and a batch
    * with nothing new is ignored.
    */

@@ -1,11 +1,12 @@
 import { GOSSIP_BYTES_MAX, TX_BATCH_TRANSACTIONS_MAX } from "../net/index.ts";
 
 /**
- * How long admitted transactions wait to be gossiped together. Every gossip
- * message costs each peer a receive, a decryption and a forward whatever its
- * size, so the message count matters more than the bytes; 20 ms adds little
- * to the time to finality (a round is about 100 ms) and caps a node at 50
- * transaction messages per second.
+ * How long admitted transactions wait to be sent on together (gossiped by a
+ * full node, pushed to their proposer by a validator). Every message costs
+ * its receiver a read and a decryption whatever its size, so the message
+ * count matters more than the bytes; 20 ms adds little to the time to
+ * finality (a round is 50 ms or more) and caps a node at 50 transaction
+ * messages per second per destination.
  */
 export const GOSSIP_FLUSH_MS = 20;
 
@@ -13,10 +14,10 @@ export const GOSSIP_FLUSH_MS = 20;
 const FRAMING_BYTES = 5;
 
 /**
- * Collects the transactions this node admits and hands them to gossip as
- * batches: everything admitted within `flushMs` of the first leaves as one
- * message, and a batch that would pass the gossip bounds (count or bytes) is
- * sent at once.
+ * Collects the transactions this node admits and hands them on as batches:
+ * everything admitted within `flushMs` of the first leaves as one message,
+ * and a batch that would pass the message bounds (count or bytes) is sent at
+ * once.
  */
 export class TransactionBatcher {
   private pending: Uint8Array[] = [];
