@@ -466,7 +466,18 @@ class PushSender {
         }
         const frame = this.queue[0];
         if (frame === undefined) break;
-        await this.stream.write(frame, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        // A peer that stops reading stalls the write; the watchdog aborts the stream and the loop reopens it.
+        // (A timer per write costs far less than an AbortSignal per write, which every stream layer listens on.)
+        const stream = this.stream;
+        const watchdog = setTimeout(
+          () => stream.unwrap().abort(new Error("push write timed out")),
+          REQUEST_TIMEOUT_MS,
+        );
+        try {
+          await stream.write(frame);
+        } finally {
+          clearTimeout(watchdog);
+        }
         this.queue.shift();
         this.retryMs = PUSH_RETRY_MIN_MS;
       } catch {
