@@ -100,6 +100,22 @@ describe("NetworkHost over loopback sockets", () => {
     );
   });
 
+  it("moves frames and responses many times the stream window (256 KiB) intact", async () => {
+    // Far past the initial window, so the transfer depends on window updates arriving.
+    const big = (length: number, seed: number) =>
+      Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
+    const response = big(6 * 1024 * 1024, 1);
+    await b.handleRequests("big/1", async () => response);
+    assert.deepEqual(await a.request(b.peerId, "big/1", new Uint8Array(1)), response);
+
+    const received: Uint8Array[] = [];
+    await b.handlePush("big-frames/1", (frame) => received.push(frame));
+    const frames = [big(3 * 1024 * 1024, 2), big(100, 3), big(2 * 1024 * 1024, 4)];
+    for (const frame of frames) a.push(b.peerId, "big-frames/1", frame);
+    await until(() => received.length === frames.length);
+    assert.deepEqual(received, frames);
+  });
+
   it("drops an oversize push frame and penalises its sender", async () => {
     const received: Uint8Array[] = [];
     await b.handlePush("tiny/1", (frame) => received.push(frame), 8);

@@ -60,6 +60,8 @@ enum ResponseStatus {
   Error = 1,
 }
 
+/** The longest varint length prefix (a 64-bit length). */
+const LENGTH_PREFIX_BYTES_MAX = 10;
 /** A push stream waits this long before reconnecting after a failure; doubled per failure up to the max. */
 const PUSH_RETRY_MIN_MS = 100;
 const PUSH_RETRY_MAX_MS = 5_000;
@@ -295,7 +297,7 @@ export class NetworkHost {
           return;
         }
         this.inflight.set(protocol, running + 1);
-        const lp = lpStream(stream, { maxDataLength: Math.max(maxRequestBytes, RESPONSE_BYTES_MAX) });
+        const lp = framedStream(stream, Math.max(maxRequestBytes, RESPONSE_BYTES_MAX));
         try {
           const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
           const request = plain((await lp.read({ signal })).subarray());
@@ -338,7 +340,7 @@ export class NetworkHost {
     } catch (error) {
       throw new NetError("PEER_UNREACHABLE", `${peer}: ${(error as Error).message}`, { peer, protocol });
     }
-    const lp = lpStream(stream, { maxDataLength: options.maxResponseBytes ?? RESPONSE_BYTES_MAX });
+    const lp = framedStream(stream, options.maxResponseBytes ?? RESPONSE_BYTES_MAX);
     try {
       await lp.write(request, { signal });
       const response = plain((await lp.read({ signal })).subarray());
@@ -365,7 +367,7 @@ export class NetworkHost {
       this.protocolId(protocol),
       async (stream: Stream, connection: Connection) => {
         const peer = connection.remotePeer.toString();
-        const lp = lpStream(stream, { maxDataLength: maxFrameBytes });
+        const lp = framedStream(stream, maxFrameBytes);
         try {
           for (;;) {
             handler(plain((await lp.read()).subarray()), peer);
@@ -400,6 +402,19 @@ export class NetworkHost {
     this.pushers.clear();
     await this.libp2p.stop();
   }
+}
+
+/**
+ * Length-prefixed frames of at most `maxFrameBytes` on a stream. The read
+ * buffer must hold a whole frame and its prefix: left at its default (4 MiB)
+ * it would refuse any frame past that, below the 8 MiB block frame and the
+ * 16 MiB response this layer allows.
+ */
+export function framedStream(stream: Stream, maxFrameBytes: number): LengthPrefixedStream<Stream> {
+  return lpStream(stream, {
+    maxDataLength: maxFrameBytes,
+    maxBufferSize: maxFrameBytes + LENGTH_PREFIX_BYTES_MAX,
+  });
 }
 
 /** Streams hand out Buffers; everything above net/ works with plain Uint8Arrays. */
@@ -462,7 +477,7 @@ class PushSender {
           const raw = await this.host.libp2p.dialProtocol(peerIdFromString(this.peer), this.protocolId, {
             signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
           });
-          this.stream = lpStream(raw, { maxDataLength: FRAME_BYTES_MAX });
+          this.stream = framedStream(raw, FRAME_BYTES_MAX);
         }
         const frame = this.queue[0];
         if (frame === undefined) break;

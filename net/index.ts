@@ -4,6 +4,7 @@ export * from "./constants.ts";
 export * from "./errors.ts";
 export {
   type FrameHandler,
+  framedStream,
   type HostOptions,
   type NetLogger,
   type NetMetrics,

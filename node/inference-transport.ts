@@ -1,13 +1,12 @@
 import type { Connection, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { lpStream } from "@libp2p/utils";
 import {
   FRAME_BYTES_MAX,
   type FrameStream,
   INFERENCE_PROTOCOL,
   type InferenceTransport,
 } from "../market/index.ts";
-import type { NetworkHost } from "../net/index.ts";
+import { framedStream, type NetworkHost } from "../net/index.ts";
 
 /** One inference request per libp2p stream; both sides stop the stream after this long without a frame. */
 const INFERENCE_STREAM_IDLE_MS = 60_000;
@@ -15,7 +14,7 @@ const INFERENCE_STREAM_IDLE_MS = 60_000;
 /** The market's frame stream over one libp2p stream: length-prefixed frames, bounded in size, written in order. */
 export function frameStream(stream: Stream): FrameStream {
   stream.inactivityTimeout = INFERENCE_STREAM_IDLE_MS;
-  const lp = lpStream(stream, { maxDataLength: FRAME_BYTES_MAX });
+  const lp = framedStream(stream, FRAME_BYTES_MAX);
   let writes: Promise<void> = Promise.resolve();
   return {
     send(frame) {
