@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromString } from "@libp2p/peer-id";
 import { encodeTransaction, generateKeyPair, signTransaction, type Transaction } from "../spec/index.ts";
 import { PEER_SCORE_DISCONNECT_THRESHOLD } from "./constants.ts";
 import { NetError } from "./errors.ts";
@@ -114,6 +115,16 @@ describe("NetworkHost over loopback sockets", () => {
     for (const frame of frames) a.push(b.peerId, "big-frames/1", frame);
     await until(() => received.length === frames.length);
     assert.deepEqual(received, frames);
+  });
+
+  it("ends a push stream whose length prefix runs past the longest allowed, and penalises its sender", async () => {
+    await b.handlePush("prefix/1", () => {}, 1024);
+    const before = b.scores.score(c.peerId);
+    const raw = await c.libp2p.dialProtocol(peerIdFromString(b.peerId), b.protocolId("prefix/1"));
+    // Every byte carries the continuation bit, so the varint length never ends.
+    raw.send(new Uint8Array(64).fill(0x80));
+    await until(() => b.scores.score(c.peerId) < before);
+    raw.abort(new Error("done"));
   });
 
   it("drops an oversize push frame and penalises its sender", async () => {
