@@ -120,6 +120,25 @@ describe("Mempool", () => {
     assert.equal(mempool.pull(1 << 20, 10).length, 1);
   });
 
+  it("refuses a new transaction when full before checking its signature, but still checks a replacement's", () => {
+    const keys = generateKeyPair();
+    const mempool = pool(new Map(), { max: 2 });
+    mempool.add(tx(keys, 0));
+    mempool.add(tx(keys, 1));
+    const badlySigned = (nonce: number, fee = 10n) => {
+      const bytes = tx(keys, nonce, fee);
+      bytes[bytes.length - 1]! ^= 1; // the signature is the last field
+      return bytes;
+    };
+    // Full: refused as FULL, so no verification was spent on it.
+    assert.throws(() => mempool.add(badlySigned(2)), code("FULL"));
+    // A replacement frees its own slot, so its signature is checked, and a bad one evicts nothing.
+    assert.throws(() => mempool.add(badlySigned(1, 100n)), code("BAD_SIGNATURE"));
+    assert.equal(mempool.size, 2);
+    mempool.add(tx(keys, 1, 100n));
+    assert.equal(mempool.size, 2);
+  });
+
   it("prunes executed nonces and refuses new transactions when full", () => {
     const keys = generateKeyPair();
     const nonces = new Map<string, number>();

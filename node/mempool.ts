@@ -129,9 +129,6 @@ export class Mempool implements TransactionSource {
     if (tx.nonce >= next + SENDER_NONCE_WINDOW) {
       throw new MempoolError("NONCE_TOO_FAR", `nonce ${tx.nonce} is ${SENDER_NONCE_WINDOW}+ ahead`, { hash });
     }
-    if (!verifyTransaction(tx, digest))
-      throw new MempoolError("BAD_SIGNATURE", "signature does not verify", { hash });
-
     const senderKey = toHex(address);
     const queue = this.bySender.get(senderKey);
     const existing = queue?.get(tx.nonce);
@@ -146,11 +143,17 @@ export class Mempool implements TransactionSource {
           },
         );
       }
-      this.remove(existing);
     }
-    if (this.byHash.size >= this.maxTransactions || this.bytes + bytes.byteLength > this.maxBytes) {
-      throw new MempoolError("FULL", "mempool is full", { hash });
-    }
+    // Every check that costs no signature verification comes first: an
+    // overloaded node refuses what it cannot keep without spending a verify on
+    // it, so its throughput holds instead of falling as submissions pile up.
+    const full = () =>
+      this.byHash.size >= this.maxTransactions || this.bytes + bytes.byteLength > this.maxBytes;
+    if (existing === undefined && full()) throw new MempoolError("FULL", "mempool is full", { hash });
+    if (!verifyTransaction(tx, digest))
+      throw new MempoolError("BAD_SIGNATURE", "signature does not verify", { hash });
+    if (existing !== undefined) this.remove(existing);
+    if (full()) throw new MempoolError("FULL", "mempool is full", { hash });
     const entry: Entry = {
       tx,
       bytes,
