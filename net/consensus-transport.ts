@@ -154,17 +154,8 @@ export class ConsensusTransport implements ConsensusNetwork {
     return peerId;
   }
 
-  private async fetch(authority: number, request: unknown[]): Promise<unknown> {
-    const peerId = this.peer(authority);
-    const response = await this.host.request(peerId, Protocol.ConsensusFetch, encode(request as never), {
-      maxResponseBytes: RESPONSE_BYTES_MAX,
-    });
-    try {
-      return unpackValue("FetchResponse", response, RESPONSE_BYTES_MAX);
-    } catch (error) {
-      if (error instanceof CodecError) this.host.penalise(peerId, "Malformed");
-      throw error;
-    }
+  private fetch(authority: number, request: unknown[]): Promise<unknown> {
+    return this.host.requestValue(this.peer(authority), Protocol.ConsensusFetch, request, "FetchResponse");
   }
 
   private decodeBlocks(authority: number, value: unknown, maxItems = FETCH_REFS_MAX): Block[] {

@@ -11,7 +11,7 @@ import { type LengthPrefixedStream, lpStream } from "@libp2p/utils";
 import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type Libp2p } from "libp2p";
-import { sha256 } from "../spec/index.ts";
+import { CodecError, encode, sha256, unpackValue } from "../spec/index.ts";
 import {
   FRAME_BYTES_MAX,
   GOSSIP_BYTES_MAX,
@@ -356,6 +356,28 @@ export class NetworkHost {
         throw new NetError("OVERSIZE", `response from ${peer} too large`, { peer, protocol });
       }
       throw new NetError("PROTOCOL_ERROR", `${peer}: ${(error as Error).message}`, { peer, protocol });
+    }
+  }
+
+  /**
+   * `request` with a msgpack array for a request and a strictly decoded
+   * msgpack value (`type` names it in errors) for a reply of at most
+   * `maxResponseBytes`. A reply that does not decode costs the peer score
+   * and throws the CodecError.
+   */
+  async requestValue(
+    peer: string,
+    protocol: string,
+    request: unknown[],
+    type: string,
+    maxResponseBytes = RESPONSE_BYTES_MAX,
+  ): Promise<unknown> {
+    const response = await this.request(peer, protocol, encode(request as never), { maxResponseBytes });
+    try {
+      return unpackValue(type, response, maxResponseBytes);
+    } catch (error) {
+      if (error instanceof CodecError) this.penalise(peer, "Malformed");
+      throw error;
     }
   }
 

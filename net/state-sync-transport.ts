@@ -134,16 +134,8 @@ export class StateSyncTransport {
     });
   }
 
-  private async call(peer: string, request: unknown[]): Promise<unknown> {
-    const response = await this.host.request(peer, Protocol.StateSync, encode(request as never), {
-      maxResponseBytes: RESPONSE_BYTES_MAX,
-    });
-    try {
-      return unpackValue("StateSyncResponse", response, RESPONSE_BYTES_MAX);
-    } catch (error) {
-      if (error instanceof CodecError) this.host.penalise(peer, "Malformed");
-      throw error;
-    }
+  private call(peer: string, request: unknown[]): Promise<unknown> {
+    return this.host.requestValue(peer, Protocol.StateSync, request, "StateSyncResponse");
   }
 
   private parse<T>(peer: string, read: () => T): T {
