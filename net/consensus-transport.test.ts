@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
 import type { CommitRange, ConsensusService } from "../consensus/index.ts";
 import {
   type Block,
@@ -14,7 +13,8 @@ import {
 } from "../spec/index.ts";
 import { type CommitteePeer, ConsensusTransport } from "./consensus-transport.ts";
 import { Protocol } from "./constants.ts";
-import { NetworkHost } from "./host.ts";
+import type { NetworkHost } from "./host.ts";
+import { loopbackHost } from "./testing.ts";
 
 const CHAIN = "transport-test";
 const keys = generateKeyPair();
@@ -62,14 +62,7 @@ class RecordingService implements ConsensusService {
   }
 }
 
-async function host(): Promise<NetworkHost> {
-  return NetworkHost.create({
-    privateKey: await libp2pKeyPair("Ed25519"),
-    chainId: CHAIN,
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    bootstrap: [],
-  });
-}
+const host = () => loopbackHost(CHAIN);
 
 async function until(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 10_000;

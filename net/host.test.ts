@@ -3,25 +3,18 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { encodeTransaction, generateKeyPair, signTransaction, type Transaction } from "../spec/index.ts";
 import { PEER_SCORE_DISCONNECT_THRESHOLD } from "./constants.ts";
 import { NetError } from "./errors.ts";
-import { NetworkHost } from "./host.ts";
+import type { NetworkHost } from "./host.ts";
 import { loadOrCreatePeerKey, peerIdOf } from "./identity.ts";
+import { loopbackHost } from "./testing.ts";
 import { TransactionBatchTopic, topicName } from "./topics.ts";
 
 const CHAIN = "net-test";
 
-async function host(bootstrap: string[] = []): Promise<NetworkHost> {
-  return NetworkHost.create({
-    privateKey: await libp2pKeyPair("Ed25519"),
-    chainId: CHAIN,
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    bootstrap,
-  });
-}
+const host = (bootstrap: string[] = []) => loopbackHost(CHAIN, { bootstrap });
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

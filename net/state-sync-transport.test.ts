@@ -1,22 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
 import { CodecError, compareBytes, encode } from "../spec/index.ts";
 import { Protocol, STATE_PAGE_BYTES_MAX } from "./constants.ts";
 import { NetError } from "./errors.ts";
-import { NetworkHost } from "./host.ts";
+import type { NetworkHost } from "./host.ts";
 import { isSnapshotGone, type StateEntry, StateSyncTransport } from "./state-sync-transport.ts";
+import { loopbackHost } from "./testing.ts";
 
 const CHAIN = "state-sync-net-test";
 
-async function host(bootstrap: string[] = []): Promise<NetworkHost> {
-  return NetworkHost.create({
-    privateKey: await libp2pKeyPair("Ed25519"),
-    chainId: CHAIN,
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    bootstrap,
-  });
-}
+const host = (bootstrap: string[] = []) => loopbackHost(CHAIN, { bootstrap });
 
 /** 3,000 entries of about 1 KB: three pages or so. */
 const ENTRIES: StateEntry[] = Array.from({ length: 3_000 }, (_, i) => ({

@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
 import {
   buildChannelClose,
   ChannelClient,
@@ -22,7 +21,8 @@ import {
   type SubmitOutcome,
 } from "../channels/index.ts";
 import { MemoryStore, openRocksStore, type RocksStore, TX_FEE_DEFAULT } from "../ledger/index.ts";
-import { LibP2PChannelTransport, NetworkHost } from "../net/index.ts";
+import { LibP2PChannelTransport, type NetworkHost } from "../net/index.ts";
+import { loopbackHost } from "../net/testing.ts";
 import {
   addressFromPublicKey,
   decodeVoucher,
@@ -80,12 +80,7 @@ describe("payment channels on a devnet", { timeout: 600_000 }, () => {
       async () => (await devnet.client("payee").getAccount(walletInfo.address)).balance > 0n,
     );
 
-    payerHost = await NetworkHost.create({
-      privateKey: await libp2pKeyPair("Ed25519"),
-      chainId: devnet.manifest.chainId,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
-      bootstrap: [],
-    });
+    payerHost = await loopbackHost(devnet.manifest.chainId);
     const payeeP2p = (await devnet.client("payee").call<{ peerId: string }>("hs_status")).peerId;
     assert.equal(payeeP2p, payeePeer);
     await payerHost.addPeerAddresses(payeePeer, walletInfo.addresses);

@@ -7,15 +7,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
 import { buildTransfer } from "../ledger/index.ts";
 import {
   FRAME_BYTES_MAX,
   loadOrCreatePeerKey,
-  NetworkHost,
+  type NetworkHost,
   Protocol,
   TransactionBatchTopic,
 } from "../net/index.ts";
+import { loopbackHost } from "../net/testing.ts";
 import {
   addressFromPublicKey,
   decodeTransaction,
@@ -68,18 +68,11 @@ describe("devnet with a phantom validator and a faulty peer", { timeout: 300_000
 
   it("admits transactions pushed by a committee member and penalises anyone else who pushes them", async () => {
     const target = devnet.validator("v0");
-    const member = await NetworkHost.create({
+    const member = await loopbackHost(devnet.manifest.chainId, {
       privateKey: await loadOrCreatePeerKey(join(devnet.validator("v3").dataDir, "peer.key")),
-      chainId: devnet.manifest.chainId,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
       bootstrap: [target.p2p],
     });
-    const outsider = await NetworkHost.create({
-      privateKey: await libp2pKeyPair("Ed25519"),
-      chainId: devnet.manifest.chainId,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
-      bootstrap: [target.p2p],
-    });
+    const outsider = await loopbackHost(devnet.manifest.chainId, { bootstrap: [target.p2p] });
     try {
       await until(
         "both peers to connect",
@@ -131,19 +124,12 @@ describe("devnet with a phantom validator and a faulty peer", { timeout: 300_000
   it("rejects garbage, oversize frames and invalid blocks from a peer, lowers its score, and keeps committing", async () => {
     const phantom = devnet.validator("v3");
     const target = devnet.validator("v0");
-    const attacker = await NetworkHost.create({
+    const attacker = await loopbackHost(devnet.manifest.chainId, {
       privateKey: await loadOrCreatePeerKey(join(phantom.dataDir, "peer.key")),
-      chainId: devnet.manifest.chainId,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
       bootstrap: [target.p2p],
     });
     attackers.push(attacker);
-    const outsider = await NetworkHost.create({
-      privateKey: await libp2pKeyPair("Ed25519"),
-      chainId: devnet.manifest.chainId,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
-      bootstrap: [target.p2p],
-    });
+    const outsider = await loopbackHost(devnet.manifest.chainId, { bootstrap: [target.p2p] });
     attackers.push(outsider);
     await until(
       "the attackers to connect",

@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { generateKeyPair as libp2pKeyPair } from "@libp2p/crypto/keys";
 import { Committee } from "../consensus/index.ts";
 import { buildTransfer, Ledger, MemoryStore } from "../ledger/index.ts";
 import { ADDRESSES, CHAIN_ID, KEYS, testGenesis } from "../ledger/test-fixtures.ts";
-import { NetworkHost, StateSyncTransport } from "../net/index.ts";
+import { type NetworkHost, StateSyncTransport } from "../net/index.ts";
+import { loopbackHost } from "../net/testing.ts";
 import {
   type Commit,
   commitDigest,
@@ -37,13 +37,7 @@ const committee = new Committee(validatorKeys.map((k) => ({ stake: 1, publicKey:
 const log = createLogger("silent");
 const INDEX = CHECKPOINT_INTERVAL_COMMITS;
 
-const host = async () =>
-  NetworkHost.create({
-    privateKey: await libp2pKeyPair("Ed25519"),
-    chainId: CHAIN_ID,
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    bootstrap: [],
-  });
+const host = () => loopbackHost(CHAIN_ID);
 
 function certify(
   index: number,
