@@ -51,6 +51,19 @@ describe("state sync from a certified checkpoint", { timeout: 300_000 }, () => {
       assert.equal((await devnet.client("v0").waitForReceipt(hash, 30_000)).status, "success");
   }
 
+  /** Waits for the synced node to reach v0's head, and checks it has the same commit there. */
+  async function assertAtHead(): Promise<void> {
+    const head = await devnet.commitIndex("v0");
+    await devnet.waitForIndex(["snap"], head, 60_000);
+    const [ours, theirs] = await Promise.all([
+      devnet.client("snap").getCommit(head),
+      devnet.client("v0").getCommit(head),
+    ]);
+    assert.ok(ours !== null && theirs !== null);
+    assert.equal(ours.stateRoot, theirs.stateRoot, `state roots at ${head}`);
+    assert.equal(ours.digest, theirs.digest, `commit digests at ${head}`);
+  }
+
   async function assertBalances(name: string): Promise<void> {
     for (const [address, amount] of funded)
       assert.equal((await devnet.client(name).getAccount(address)).balance, amount, `${name}: ${address}`);
@@ -87,15 +100,7 @@ describe("state sync from a certified checkpoint", { timeout: 300_000 }, () => {
 
     // It follows new commits: a transfer made after the sync reaches it too.
     await fund(2, "v2");
-    const head = await devnet.commitIndex("v0");
-    await devnet.waitForIndex(["snap"], head, 60_000);
-    const [ours, theirs] = await Promise.all([
-      devnet.client("snap").getCommit(head),
-      devnet.client("v0").getCommit(head),
-    ]);
-    assert.ok(ours !== null && theirs !== null);
-    assert.equal(ours.stateRoot, theirs.stateRoot, `state roots at ${head}`);
-    assert.equal(ours.digest, theirs.digest, `commit digests at ${head}`);
+    await assertAtHead();
     await assertBalances("snap");
     const supply = await devnet.client("snap").call<{ supply: string; burned: string }>("hs_getSupply");
     assert.equal(BigInt(supply.supply) + BigInt(supply.burned), GENESIS_SUPPLY);
@@ -110,13 +115,7 @@ describe("state sync from a certified checkpoint", { timeout: 300_000 }, () => {
     assert.equal(restarted.snapshotIndex, before.snapshotIndex);
     assert.ok(restarted.commitIndex >= before.commitIndex, "no state lost over the restart");
     await fund(1, "v3");
-    const head = await devnet.commitIndex("v0");
-    await devnet.waitForIndex(["snap"], head, 60_000);
-    const [ours, theirs] = await Promise.all([
-      devnet.client("snap").getCommit(head),
-      devnet.client("v0").getCommit(head),
-    ]);
-    assert.equal(ours?.stateRoot, theirs?.stateRoot, `state roots at ${head}`);
+    await assertAtHead();
     assert.equal(await devnet.client("snap").getCommit(1), null);
     await assertBalances("snap");
   });
