@@ -5,14 +5,19 @@
  * a 2|2 partition, and a fresh full node.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { formatAddress } from "../spec/index.ts";
+import { promisify } from "node:util";
+import { addressFromPublicKey, formatAddress } from "../spec/index.ts";
 import { DEVNET_FAUCET_BALANCE, DEVNET_VALIDATOR_STAKE } from "./devnet.ts";
+import { createKeyFile } from "./keyfile.ts";
 import { randomAddress, sleep, TestDevnet, until } from "./test-devnet.ts";
 
 const ALL = ["v0", "v1", "v2", "v3"];
+const BIN = join(import.meta.dirname, "..", "bin", "hyperspace.js");
+const run = promisify(execFile);
 const GENESIS_SUPPLY = DEVNET_FAUCET_BALANCE + 4n * DEVNET_VALIDATOR_STAKE;
 
 describe("four-validator devnet", { timeout: 600_000 }, () => {
@@ -83,6 +88,40 @@ describe("four-validator devnet", { timeout: 600_000 }, () => {
     assert.equal(new Set(roots).size, 1, `state roots at ${head} differ: ${roots.join(", ")}`);
     const balance = await devnet.client("v3").getAccount(formatAddress(recipients[5] as Uint8Array));
     assert.equal(balance.balance, 1_005n);
+  });
+
+  it("runs `hyperspace bench load --json` against the devnet: every submitted transfer is final", async () => {
+    // The load is paid by a key of its own: the faucet's nonces stay with the devnet's helpers.
+    const payerFile = join(devnet.dir, "bench-payer.key.json");
+    const payer = createKeyFile(payerFile);
+    const funded = await devnet.transferFromFaucet("v0", addressFromPublicKey(payer.publicKey), 10n ** 9n);
+    await devnet.client("v0").waitForReceipt(funded, 30_000);
+    const { stdout } = await run(process.execPath, [
+      BIN,
+      "bench",
+      "load",
+      "--rpc",
+      ...devnet.validators.map((v) => v.rpc),
+      "--key",
+      payerFile,
+      "--tps",
+      "100",
+      "--duration",
+      "2",
+      "--json",
+    ]);
+    const result = JSON.parse(stdout.trim().split("\n").at(-1) as string) as Record<string, number>;
+    assert.deepEqual(Object.keys(result).slice(0, 5), [
+      "submittedTps",
+      "committedTps",
+      "p50Ms",
+      "p99Ms",
+      "finalTransactions",
+    ]);
+    assert.equal(result.finalTransactions, 200);
+    assert.ok(result.committedTps > 0 && result.submittedTps > 0);
+    assert.ok(result.p50Ms > 0 && result.p50Ms <= result.p99Ms);
+    await assertSupplyConserved(ALL);
   });
 
   it("recovers a validator killed with SIGKILL under load: it catches up with no gap, no fork and no lost transfer", async () => {
