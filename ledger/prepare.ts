@@ -33,8 +33,12 @@ export type PreparedTransaction =
 const ADDRESS_CACHE_MAX = 16_384;
 const addressCache = new Map<string, Uint8Array>();
 
-/** addressFromPublicKey with a bounded cache (drop policy: evict the oldest insertion). */
-function senderAddress(publicKey: Uint8Array): Uint8Array {
+/**
+ * addressFromPublicKey with a bounded cache (drop policy: evict the oldest
+ * insertion), for the mempool and execution, which see the same senders over
+ * and over. The returned bytes are shared: callers must not mutate them.
+ */
+export function senderAddress(publicKey: Uint8Array): Uint8Array {
   const id = byteKey(publicKey);
   const cached = addressCache.get(id);
   if (cached !== undefined) return cached;

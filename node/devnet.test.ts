@@ -110,7 +110,13 @@ describe("four-validator devnet", { timeout: 600_000 }, () => {
       "2",
       "--json",
     ]);
-    const result = JSON.parse(stdout.trim().split("\n").at(-1) as string) as Record<string, number>;
+    const result = JSON.parse(stdout.trim().split("\n").at(-1) as string) as {
+      submittedTps: number;
+      committedTps: number;
+      p50Ms: number;
+      p99Ms: number;
+      finalTransactions: number;
+    };
     assert.deepEqual(Object.keys(result).slice(0, 5), [
       "submittedTps",
       "committedTps",

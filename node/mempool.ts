@@ -1,6 +1,6 @@
 import type { BlockOutcome, TransactionSource } from "../consensus/index.ts";
+import { senderAddress } from "../ledger/index.ts";
 import {
-  addressFromPublicKey,
   type BlockRef,
   CodecError,
   decodeTransaction,
@@ -123,7 +123,7 @@ export class Mempool implements TransactionSource {
         hash,
       });
     }
-    const address = addressFromPublicKey(tx.sender);
+    const address = senderAddress(tx.sender);
     const next = this.options.nextNonce(address);
     if (tx.nonce < next) throw new MempoolError("STALE_NONCE", `nonce ${tx.nonce} < next ${next}`, { hash });
     if (tx.nonce >= next + SENDER_NONCE_WINDOW) {

@@ -14,7 +14,7 @@ import { type Codec, decodeWith, encode, encodeWith } from "./codec.ts";
 import { CommitCodec } from "./commit.ts";
 import { CodecError } from "./errors.ts";
 import { decodeOrCodecError } from "./testing.ts";
-import { TransactionCodec } from "./transaction.ts";
+import { decodeTransaction, encodeTransaction, TransactionCodec, transactionDigest } from "./transaction.ts";
 import { VoucherCodec } from "./voucher.ts";
 
 const CASES: [Codec<never>, fc.Arbitrary<never>][] = [
@@ -144,5 +144,18 @@ describe("field checks", () => {
   it("rejects input larger than the type's bound before parsing", () => {
     const result = decodeOrCodecError(AccountCodec, new Uint8Array(AccountCodec.maxBytes + 1));
     assert.ok(result instanceof CodecError && result.code === "OVERSIZE");
+  });
+});
+
+describe("transaction digest", () => {
+  it("is the same taken from the canonical bytes at decode as from the body encoded afresh", () => {
+    fc.assert(
+      fc.property(arbitraryTransaction, (tx) => {
+        const decoded = decodeTransaction(encodeTransaction(tx));
+        // A copy is a new object, so its digest is computed by encoding its body.
+        assert.deepEqual(transactionDigest(decoded), transactionDigest({ ...tx }));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -73,6 +73,29 @@ export function transactionDigest(tx: TransactionBody): Uint8Array {
   return digest;
 }
 
+/** msgpack headers of the canonical form: a 7-field array, and the signature as bin8 of 64 bytes. */
+const TX_ARRAY_HEADER = 0x90 | (BODY_FIELDS + 1);
+const BODY_ARRAY_HEADER = Uint8Array.of(0x90 | BODY_FIELDS);
+const SIGNATURE_FIELD_BYTES = 2 + SIGNATURE_BYTES;
+
+/**
+ * The digest of a transaction from its canonical encoding, without encoding
+ * the body again: a msgpack array is its header followed by its fields, so
+ * the body's encoding is the 6-field header and the transaction's bytes
+ * between its own header and the signature field. Null if the bytes do not
+ * have that shape (they always do once decoding has checked them canonical).
+ */
+function digestOfCanonical(bytes: Uint8Array): Uint8Array | null {
+  const signatureAt = bytes.byteLength - SIGNATURE_FIELD_BYTES;
+  if (
+    bytes[0] !== TX_ARRAY_HEADER ||
+    bytes[signatureAt] !== 0xc4 ||
+    bytes[signatureAt + 1] !== SIGNATURE_BYTES
+  )
+    return null;
+  return hash(Domain.Transaction, BODY_ARRAY_HEADER, bytes.subarray(1, signatureAt));
+}
+
 export function signTransaction(body: TransactionBody, keys: KeyPair): Transaction {
   return { ...body, signature: sign(transactionDigest(body), keys.secretKey) };
 }
@@ -103,6 +126,7 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   const known = decodedTransactions.get(key);
   if (known !== undefined) return known;
   const tx = Object.freeze(decodeWith(TransactionCodec, bytes));
+  digests.set(tx, digestOfCanonical(bytes) ?? transactionDigest(tx));
   if (decodedTransactions.size >= DECODED_TRANSACTIONS_MAX) {
     const oldest = decodedTransactions.keys().next().value;
     if (oldest !== undefined) decodedTransactions.delete(oldest);
