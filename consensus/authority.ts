@@ -58,6 +58,9 @@ export interface AuthorityOptions {
   readonly servedCommitsMax: number;
 }
 
+/** Peers' blocks held unwritten for at most this many rounds' worth when we neither propose nor commit. */
+const UNWRITTEN_ROUNDS_MAX = 4;
+
 export const DEFAULT_AUTHORITY_OPTIONS: AuthorityOptions = {
   core: {},
   synchronizer: {},
@@ -100,6 +103,8 @@ export class Authority implements ConsensusService {
   private timer: TimerHandle | null = null;
   private stopped = false;
   private failure: unknown = null;
+  /** Accepted blocks not yet persisted: they go with the next write of our own block or a commit. */
+  private unwritten: Block[] = [];
   /** Each author's highest-round block handed to us, before verification (for a peer's own-block sync). */
   private readonly latestReceived: (Block | undefined)[];
 
@@ -158,6 +163,14 @@ export class Authority implements ConsensusService {
     this.timer?.cancel();
     this.timer = null;
     await this.queue.catch(() => {});
+    if (this.failure === null) await this.writeUnwritten([], null).catch(() => {});
+  }
+
+  private async writeUnwritten(commits: readonly Commit[], ownLastBlock: Block | null): Promise<void> {
+    if (this.unwritten.length === 0 && commits.length === 0 && ownLastBlock === null) return;
+    const blocks = this.unwritten;
+    this.unwritten = [];
+    await this.args.store.write({ blocks, commits, ownLastBlock });
   }
 
   // ---- ConsensusService ----
@@ -247,14 +260,26 @@ export class Authority implements ConsensusService {
     this.args.onFatal?.(error);
   }
 
+  /**
+   * Persists what the core produced, then broadcasts and delivers it. Our own
+   * block and commits are written before they leave (a synced write each).
+   * Peers' blocks wait for that write instead of taking one of their own, as
+   * Sui's DagState does: about one write per round instead of one per block
+   * received. Nothing durable depends on them until then, and one lost in a
+   * crash is fetched again from its author, who holds it durably.
+   */
   private async flush(): Promise<void> {
     const out = this.core.takeOutput();
-    if (out.blocks.length > 0 || out.commits.length > 0 || out.ownLastBlock !== null) {
-      await this.args.store.write({
-        blocks: out.blocks,
-        commits: out.commits.map((c) => c.commit),
-        ownLastBlock: out.ownLastBlock,
-      });
+    for (const block of out.blocks) this.unwritten.push(block);
+    if (
+      out.commits.length > 0 ||
+      out.ownLastBlock !== null ||
+      this.unwritten.length >= this.args.committee.size * UNWRITTEN_ROUNDS_MAX
+    ) {
+      await this.writeUnwritten(
+        out.commits.map((c) => c.commit),
+        out.ownLastBlock,
+      );
     }
     for (const block of out.broadcast) this.args.network.broadcastBlock(block);
     for (const error of out.rejected) this.log.warn({ code: error.code, ...error.payload }, "block rejected");

@@ -54,12 +54,15 @@ describe("universal committer under random delivery orders", () => {
     const size = rng.int(4, 7);
     const committee = Committee.fromStakes(Array.from({ length: size }, () => rng.int(1, 3)));
     const kind: LeaderScheduleKind = rng.chance(0.5) ? "round-robin" : "stake-weighted";
-    const blocks = randomDag(committee, rng, { rounds: 30, equivocators: [0] });
-    const reference = commitSequence(committee, kind, [blocks]);
-    assert.ok(
-      reference.length >= 5,
-      `seed ${seed}: the random DAG should commit something (${reference.length})`,
-    );
+    // A random DAG can leave a chain of leaders undecided (each with votes short of certificates
+    // and blame short of a quorum, its anchor undecided too), and then decides little: draw another.
+    let blocks: Block[] = [];
+    let reference: string[] = [];
+    for (let attempt = 1; reference.length < 5; attempt++) {
+      assert.ok(attempt <= 10, `seed ${seed}: none of 10 random DAGs decided 5 leaders`);
+      blocks = randomDag(committee, rng, { rounds: 30, equivocators: [0] });
+      reference = commitSequence(committee, kind, [blocks]);
+    }
     for (let order = 0; order < 100; order++) {
       const shuffled = rng.shuffle([...blocks]);
       const batches: Block[][] = [];
