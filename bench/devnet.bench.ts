@@ -85,6 +85,7 @@ export async function bench(): Promise<void> {
     const idleCpu = meanCpuSince(devnet, idleFrom);
     const rounds = (await devnet.client("v0").status()).round - roundFrom;
     let loadFrom: (number | null)[] = [];
+    let generatorFrom = process.cpuUsage();
     const result = await runLoad({
       rpcs: devnet.validators.map((v) => v.rpc),
       tps: TARGET_TPS,
@@ -92,11 +93,15 @@ export async function bench(): Promise<void> {
       faucet: devnet.faucet,
       log: (line) => {
         // Submission starts right after the transfers are signed.
-        if (line.startsWith("signed")) loadFrom = devnet.validators.map((v) => cpuMs(v.pid));
+        if (line.startsWith("signed")) {
+          loadFrom = devnet.validators.map((v) => cpuMs(v.pid));
+          generatorFrom = process.cpuUsage();
+        }
         console.log(`  ${line}`);
       },
     });
     const loadCpu = meanCpuSince(devnet, loadFrom);
+    const generator = process.cpuUsage(generatorFrom);
     console.log(
       `offered load = ${TARGET_TPS} tx/s for ${DURATION_S} s; submitted ${result.submittedTps.toFixed(0)} tx/s`,
     );
@@ -112,7 +117,7 @@ export async function bench(): Promise<void> {
     if (idleCpu !== null && loadCpu !== null && result.finalTransactions > 0) {
       const verifyUs = (1e6 * availableParallelism()) / verifyRate;
       console.log(
-        `CPU per final transaction per validator = ${((1000 * loadCpu) / result.finalTransactions).toFixed(0)} us (one ed25519 verify = ${verifyUs.toFixed(0)} us); idle devnet: ${(idleCpu / IDLE_SECONDS).toFixed(0)} ms CPU/s per validator at ${(rounds / IDLE_SECONDS).toFixed(1)} rounds/s`,
+        `CPU per final transaction per validator = ${((1000 * loadCpu) / result.finalTransactions).toFixed(0)} us (one ed25519 verify = ${verifyUs.toFixed(0)} us); idle devnet: ${(idleCpu / IDLE_SECONDS).toFixed(0)} ms CPU/s per validator at ${(rounds / IDLE_SECONDS).toFixed(1)} rounds/s; load generator: ${((generator.user + generator.system) / 1000 / result.durationS).toFixed(0)} ms CPU/s`,
       );
     }
   } finally {

@@ -59,6 +59,14 @@ export interface LedgerOptions {
    * newest SNAPSHOTS_KEPT are kept. Default: none.
    */
   readonly snapshotIntervalCommits?: number;
+  /**
+   * fsync each applied commit before `applyCommit` resolves (default true).
+   * A node turns it off: its consensus store holds every commit durably
+   * before execution, and at start it executes again whatever commits the
+   * ledger lost (a power cut can lose unsynced writes, a killed process
+   * cannot).
+   */
+  readonly syncCommits?: boolean;
 }
 
 /** A checkpoint state to install into a fresh ledger: the commit's record and every state entry in key order. */
@@ -101,6 +109,7 @@ export class Ledger {
     private last: CommitRecord,
     readonly genesisDigest: Uint8Array,
     private readonly snapshotIntervalCommits: number,
+    private readonly syncCommits: boolean,
   ) {
     this.captureIfCheckpoint();
   }
@@ -128,7 +137,15 @@ export class Ledger {
       batch.put(LAST_APPLIED_KEY, encodeCommitRecord(record));
       batch.put(GENESIS_DIGEST_KEY, digest);
       await store.write(batch);
-      return new Ledger(store, state, registry, record, digest, options.snapshotIntervalCommits ?? 0);
+      return new Ledger(
+        store,
+        state,
+        registry,
+        record,
+        digest,
+        options.snapshotIntervalCommits ?? 0,
+        options.syncCommits ?? true,
+      );
     }
 
     if (!bytesEqual(storedDigest, digest)) {
@@ -155,7 +172,15 @@ export class Ledger {
         },
       );
     }
-    return new Ledger(store, state, registry, last, digest, options.snapshotIntervalCommits ?? 0);
+    return new Ledger(
+      store,
+      state,
+      registry,
+      last,
+      digest,
+      options.snapshotIntervalCommits ?? 0,
+      options.syncCommits ?? true,
+    );
   }
 
   get lastAppliedIndex(): number {
@@ -261,7 +286,7 @@ export class Ledger {
       const recordBytes = encodeCommitRecord(record);
       batch.put(commitRecordKey(input.index), recordBytes);
       batch.put(LAST_APPLIED_KEY, recordBytes);
-      await this.store.write(batch);
+      await this.store.write(batch, { sync: this.syncCommits });
     } catch (error) {
       this.failure = error as Error;
       throw error;

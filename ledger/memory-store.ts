@@ -1,5 +1,5 @@
 import { LedgerError } from "./errors.ts";
-import type { IterateOptions, Store, StoreEntry, WriteBatch } from "./store.ts";
+import type { IterateOptions, Store, StoreEntry, WriteBatch, WriteOptions } from "./store.ts";
 
 /**
  * The in-memory store, for unit tests and the simulator. Keys are held as
@@ -48,7 +48,8 @@ export class MemoryStore implements Store {
     }
   }
 
-  async write(batch: WriteBatch): Promise<void> {
+  /** Memory has no durability to choose: `options.sync` changes nothing. */
+  async write(batch: WriteBatch, _options?: WriteOptions): Promise<void> {
     this.checkOpen();
     for (const op of batch.operations) {
       if (op.type === "put") this.putNow(toKey(op.key), op.value);

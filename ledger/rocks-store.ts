@@ -1,7 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { LedgerError } from "./errors.ts";
-import { type IterateOptions, prefixEnd, type Store, type StoreEntry, type WriteBatch } from "./store.ts";
+import {
+  type IterateOptions,
+  prefixEnd,
+  type Store,
+  type StoreEntry,
+  type WriteBatch,
+  type WriteOptions,
+} from "./store.ts";
 
 /**
  * The RocksDB store, on the `rocksdb` package (leveldown-style callback API),
@@ -145,7 +152,7 @@ export class RocksStore implements Store {
     }
   }
 
-  async write(batch: WriteBatch): Promise<void> {
+  async write(batch: WriteBatch, options: WriteOptions = {}): Promise<void> {
     this.checkOpen();
     if (batch.size === 0) return;
     const chained = this.db.batch();
@@ -153,7 +160,8 @@ export class RocksStore implements Store {
       if (op.type === "put") chained.put(buffer(op.key), buffer(op.value));
       else chained.del(buffer(op.key));
     }
-    await call("write", (callback) => chained.write({ sync: this.sync }, callback));
+    const sync = this.sync && (options.sync ?? true);
+    await call("write", (callback) => chained.write({ sync }, callback));
   }
 
   async close(): Promise<void> {

@@ -51,14 +51,25 @@ export interface StoreEntry {
   readonly value: Uint8Array;
 }
 
+export interface WriteOptions {
+  /** fsync before resolving (default true). */
+  readonly sync?: boolean;
+}
+
 export interface Store {
   get(key: Uint8Array): Promise<Uint8Array | null>;
   put(key: Uint8Array, value: Uint8Array): Promise<void>;
   delete(key: Uint8Array): Promise<void>;
   /** Every entry whose key starts with `prefix`, in key order (bytewise). */
   iterate(prefix: Uint8Array, options?: IterateOptions): AsyncIterable<StoreEntry>;
-  /** Applies every operation of the batch atomically and durably: after it resolves, a crash keeps all of it. */
-  write(batch: WriteBatch): Promise<void>;
+  /**
+   * Applies every operation of the batch atomically and, by default,
+   * durably: after it resolves, a crash keeps all of it. With `sync: false`
+   * it survives a crash of the process but a power cut may lose it (and any
+   * later unsynced write), never half of it; the next synced write makes it
+   * durable too.
+   */
+  write(batch: WriteBatch, options?: WriteOptions): Promise<void>;
   close(): Promise<void>;
 }
 

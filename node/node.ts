@@ -237,6 +237,8 @@ export class HyperspaceNode {
       genesis: this.genesis,
       modules: [channelsModule, marketModule, ...(this.components.modules ?? [])],
       snapshotIntervalCommits: CHECKPOINT_INTERVAL_COMMITS,
+      // Commits are durable in the consensus store first; replayPersistedCommits redoes any the ledger lost.
+      syncCommits: false,
     });
     this.consensusStore = new RocksConsensusStore(this.store);
     this.committee = new Committee(
