@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import {
   addressFromPublicKey,
   CodecError,
@@ -31,22 +32,18 @@ export type PreparedTransaction =
 
 /** Senders repeat across commits; 16,384 addresses covers the active accounts of a busy chain. */
 const ADDRESS_CACHE_MAX = 16_384;
-const addressCache = new Map<string, Uint8Array>();
+const addressCache = new LRUCache<string, Uint8Array>({ max: ADDRESS_CACHE_MAX });
 
 /**
- * addressFromPublicKey with a bounded cache (drop policy: evict the oldest
- * insertion), for the mempool and execution, which see the same senders over
- * and over. The returned bytes are shared: callers must not mutate them.
+ * addressFromPublicKey with a bounded cache (drop policy: evict the least
+ * recently used), for the mempool and execution, which see the same senders
+ * over and over. The returned bytes are shared: callers must not mutate them.
  */
 export function senderAddress(publicKey: Uint8Array): Uint8Array {
   const id = byteKey(publicKey);
   const cached = addressCache.get(id);
   if (cached !== undefined) return cached;
   const address = addressFromPublicKey(publicKey);
-  if (addressCache.size >= ADDRESS_CACHE_MAX) {
-    const oldest = addressCache.keys().next().value;
-    if (oldest !== undefined) addressCache.delete(oldest);
-  }
   addressCache.set(id, address);
   return address;
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { PEER_BAN_MS, PEER_SCORE_DISCONNECT_THRESHOLD, PEER_SCORE_ENTRIES_MAX } from "./constants.ts";
 
 /** Points lost per offence. An invalid signature costs more than an oversize frame: it cost us a verify. */
@@ -25,12 +26,12 @@ interface Entry {
  * entries; the least recently touched is evicted.
  */
 export class PeerScoreBook {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new LRUCache<string, Entry>({ max: PEER_SCORE_ENTRIES_MAX });
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
   score(peer: string): number {
-    return this.entries.get(peer)?.score ?? 0;
+    return this.entries.peek(peer)?.score ?? 0;
   }
 
   peers(): string[] {
@@ -38,7 +39,7 @@ export class PeerScoreBook {
   }
 
   isBanned(peer: string): boolean {
-    const entry = this.entries.get(peer);
+    const entry = this.entries.peek(peer);
     return entry !== undefined && entry.bannedUntilMs > this.nowMs();
   }
 
@@ -60,16 +61,10 @@ export class PeerScoreBook {
 
   private touch(peer: string): Entry {
     let entry = this.entries.get(peer);
-    if (entry !== undefined) {
-      this.entries.delete(peer);
-    } else {
+    if (entry === undefined) {
       entry = { score: 0, bannedUntilMs: 0 };
-      if (this.entries.size >= PEER_SCORE_ENTRIES_MAX) {
-        const oldest = this.entries.keys().next().value;
-        if (oldest !== undefined) this.entries.delete(oldest);
-      }
+      this.entries.set(peer, entry);
     }
-    this.entries.set(peer, entry);
     return entry;
   }
 }

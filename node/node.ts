@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LRUCache } from "lru-cache";
 import { channelsModule } from "../channels/index.ts";
 import {
   Authority,
@@ -176,7 +177,7 @@ export class HyperspaceNode {
   private executing: Promise<void> = Promise.resolve();
   private executionDepth = 0;
   /** Recently rejected transactions (hash → reason), so our own submitters learn of it; oldest dropped first. */
-  private readonly rejections = new Map<string, string>();
+  private readonly rejections = new LRUCache<string, string>({ max: REJECTIONS_KEPT });
   private stopping = false;
   readonly authToken: string;
   private readonly log: Logger;
@@ -575,8 +576,6 @@ export class HyperspaceNode {
     if (result.alreadyApplied) return;
     for (const r of result.rejected) {
       if (r.txHash === null) continue;
-      if (this.rejections.size >= REJECTIONS_KEPT)
-        this.rejections.delete(this.rejections.keys().next().value as string);
       this.rejections.set(toHex(r.txHash), r.reason);
     }
     this.mempool.pruneExecuted(uniqueSenders(result.receipts));

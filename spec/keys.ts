@@ -6,6 +6,7 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { LRUCache } from "lru-cache";
 import { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES } from "./constants.ts";
 
 /**
@@ -85,13 +86,14 @@ function isStrictPublicKey(publicKey: Uint8Array): boolean {
 const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 /** Validators, channel peers and active senders are reused across calls; 4,096 keys covers a busy node. */
 const KEY_OBJECT_CACHE_MAX = 4096;
-const keyObjectCache = new Map<string, KeyObject | null>();
+/** Drop policy: evict the least recently used. A refused key is cached as `false`. */
+const keyObjectCache = new LRUCache<string, KeyObject | false>({ max: KEY_OBJECT_CACHE_MAX });
 
 /** The node:crypto key object of a strict ed25519 public key (null for a key `verify` refuses), cached. */
 export function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
   const id = Buffer.from(publicKey).toString("latin1");
   const cached = keyObjectCache.get(id);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) return cached === false ? null : cached;
   let key: KeyObject | null = null;
   if (isStrictPublicKey(publicKey)) {
     try {
@@ -104,12 +106,7 @@ export function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
       key = null;
     }
   }
-  // Drop policy: evict the oldest entry (insertion order).
-  if (keyObjectCache.size >= KEY_OBJECT_CACHE_MAX) {
-    const oldest = keyObjectCache.keys().next().value;
-    if (oldest !== undefined) keyObjectCache.delete(oldest);
-  }
-  keyObjectCache.set(id, key);
+  keyObjectCache.set(id, key ?? false);
   return key;
 }
 
@@ -133,10 +130,10 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
  * message, signature and public key, and validity is a pure function of the
  * three, so remembering cannot change an outcome. 65,536 entries (about
  * 16 MB) cover tens of seconds of the target load between admission and
- * execution. Drop policy: evict the oldest insertion.
+ * execution. Drop policy: evict the least recently used.
  */
 const REMEMBERED_VALID_MAX = 65_536;
-const rememberedValid = new Set<string>();
+const rememberedValid = new LRUCache<string, true>({ max: REMEMBERED_VALID_MAX });
 
 /** The remembered key: signature and public key first, at their fixed lengths, so no two triples share a key. */
 function rememberedKey(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): string | null {
@@ -162,10 +159,6 @@ export function verifyRemembered(signature: Uint8Array, message: Uint8Array, pub
   if (key === null) return false;
   if (rememberedValid.has(key)) return true;
   if (!verify(signature, message, publicKey)) return false;
-  if (rememberedValid.size >= REMEMBERED_VALID_MAX) {
-    const oldest = rememberedValid.values().next().value;
-    if (oldest !== undefined) rememberedValid.delete(oldest);
-  }
-  rememberedValid.add(key);
+  rememberedValid.set(key, true);
   return true;
 }

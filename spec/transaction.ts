@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { type Codec, decodeWith, type Encodable, encode, encodeWith, FieldReader } from "./codec.ts";
 import {
   CHAIN_ID_BYTES_MAX,
@@ -116,10 +117,10 @@ export const encodeTransaction = (tx: Transaction): Uint8Array => encodeWith(Tra
  * it; decoding is a pure function of the bytes, so the second is a lookup of
  * the first's (frozen) result, whose digest is then known too. 32,768
  * entries (about 20 MB) cover several seconds of the target load between
- * admission and execution. Drop policy: evict the oldest insertion.
+ * admission and execution. Drop policy: evict the least recently used.
  */
 const DECODED_TRANSACTIONS_MAX = 32_768;
-const decodedTransactions = new Map<string, Transaction>();
+const decodedTransactions = new LRUCache<string, Transaction>({ max: DECODED_TRANSACTIONS_MAX });
 
 export function decodeTransaction(bytes: Uint8Array): Transaction {
   const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
@@ -127,10 +128,6 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   if (known !== undefined) return known;
   const tx = Object.freeze(decodeWith(TransactionCodec, bytes));
   digests.set(tx, digestOfCanonical(bytes) ?? transactionDigest(tx));
-  if (decodedTransactions.size >= DECODED_TRANSACTIONS_MAX) {
-    const oldest = decodedTransactions.keys().next().value;
-    if (oldest !== undefined) decodedTransactions.delete(oldest);
-  }
   decodedTransactions.set(key, tx);
   return tx;
 }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { LRUCache } from "lru-cache";
 import { type WebSocket, WebSocketServer } from "ws";
 import { HyperspaceError } from "../../spec/index.ts";
 import type { Logger } from "../logger.ts";
@@ -76,7 +77,10 @@ interface JsonRpcRequest {
 }
 
 class TokenBuckets {
-  private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
+  /** The least recently seen client is forgotten first. */
+  private readonly buckets = new LRUCache<string, { tokens: number; atMs: number }>({
+    max: RATE_CLIENTS_MAX,
+  });
 
   constructor(
     private readonly ratePerSecond: number,
@@ -86,10 +90,6 @@ class TokenBuckets {
   take(client: string, count: number, nowMs = Date.now()): boolean {
     let bucket = this.buckets.get(client);
     if (bucket === undefined) {
-      if (this.buckets.size >= RATE_CLIENTS_MAX) {
-        const oldest = this.buckets.keys().next().value;
-        if (oldest !== undefined) this.buckets.delete(oldest);
-      }
       bucket = { tokens: this.burst, atMs: nowMs };
       this.buckets.set(client, bucket);
     }
