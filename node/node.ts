@@ -608,7 +608,7 @@ export class HyperspaceNode {
       timestampMs: commit.timestampMs,
     });
     if (this.rpc?.hasSubscribers("receipts"))
-      for (const receipt of result.receipts) this.rpc.publish("receipts", receiptJson(receipt));
+      this.rpc.publishAll("receipts", result.receipts.map(receiptJson));
     this.channels?.onCommit(commit.index, result.receipts);
     this.log.debug("committed", {
       index: commit.index,

@@ -155,6 +155,13 @@ describe("RpcServer", () => {
     server.publish("commits", { index: 7n });
     await wait(3);
     assert.deepEqual(messages[2]?.params?.result, { index: "7" });
+    // A batch goes out corked, still one notification per payload, in order.
+    server.publishAll("commits", [{ index: 8 }, { index: 9 }, { index: 10 }]);
+    await wait(6);
+    assert.deepEqual(
+      messages.slice(3).map((m) => m.params?.result),
+      [{ index: 8 }, { index: 9 }, { index: 10 }],
+    );
     socket.close();
   });
 });

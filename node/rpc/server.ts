@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { LRUCache } from "lru-cache";
 import { type WebSocket, WebSocketServer } from "ws";
 import { HyperspaceError } from "../../spec/index.ts";
@@ -106,6 +106,8 @@ export class RpcServer {
   private readonly wss: WebSocketServer;
   private readonly rate: TokenBuckets;
   private readonly subscriptions = new Map<string, Set<{ socket: WebSocket; id: string }>>();
+  /** Each WebSocket's TCP connection, to cork while a batch of notifications goes out. */
+  private readonly connections = new WeakMap<WebSocket, Socket>();
   private nextSubscription = 1;
 
   constructor(private readonly options: RpcServerOptions) {
@@ -136,12 +138,29 @@ export class RpcServer {
     return `http://${address.address}:${address.port}`;
   }
 
-  /** Sends `payload` to every subscriber of `topic` as an `hs_subscription` notification. */
   /** Whether anyone listens on `topic`: callers skip building notifications nobody reads. */
   hasSubscribers(topic: string): boolean {
     return (this.subscriptions.get(topic)?.size ?? 0) > 0;
   }
 
+  /**
+   * Publishes each payload in turn, with every subscriber's connection
+   * corked meanwhile: a commit's receipts reach a subscriber in one socket
+   * write, still one notification each.
+   */
+  publishAll(topic: string, payloads: readonly unknown[]): void {
+    const connections = [...(this.subscriptions.get(topic) ?? [])].map((sub) =>
+      this.connections.get(sub.socket),
+    );
+    for (const connection of connections) connection?.cork();
+    try {
+      for (const payload of payloads) this.publish(topic, payload);
+    } finally {
+      for (const connection of connections) connection?.uncork();
+    }
+  }
+
+  /** Sends `payload` to every subscriber of `topic` as an `hs_subscription` notification. */
   publish(topic: string, payload: unknown): void {
     const subscribers = this.subscriptions.get(topic);
     if (subscribers === undefined) return;
@@ -321,6 +340,7 @@ export class RpcServer {
   private onSocket(socket: WebSocket, request: IncomingMessage): void {
     const client = this.client(request);
     const authorized = this.authorized(request);
+    this.connections.set(socket, request.socket);
     socket.on("message", (data) => {
       void this.dispatchText(String(data), client, authorized, socket).then((reply) => {
         if (reply !== null && socket.readyState === socket.OPEN) socket.send(reply);
