@@ -55,14 +55,34 @@ const BATCH_MAX = 100;
  * Posts JSON over node:http (https for an https URL) on kept-alive
  * connections. The generator shares the machine with what it measures, and
  * node:http costs it a fraction of the CPU that fetch does per request.
+ *
+ * A server closes a connection that idles for its keep-alive timeout (5 s
+ * for node:http); a request sent on it at that moment fails with a reset.
+ * Idle connections are therefore closed after IDLE_CLOSE_MS, sooner than
+ * that, and a request that fails is sent again, up to POST_ATTEMPTS times:
+ * every sender's transfers are interleaved with the others', so one lost
+ * batch would leave a nonce gap that stalls them all.
  */
+const IDLE_CLOSE_MS = 4_000;
+const POST_ATTEMPTS = 3;
+
 class JsonPoster {
   private readonly agents = {
-    http: new HttpAgent({ keepAlive: true }),
-    https: new HttpsAgent({ keepAlive: true }),
+    http: new HttpAgent({ keepAlive: true, timeout: IDLE_CLOSE_MS }),
+    https: new HttpsAgent({ keepAlive: true, timeout: IDLE_CLOSE_MS }),
   };
 
-  post(url: string, body: string): Promise<string> {
+  async post(url: string, body: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.postOnce(url, body);
+      } catch (error) {
+        if (attempt >= POST_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private postOnce(url: string, body: string): Promise<string> {
     const secure = url.startsWith("https:");
     const send = secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
@@ -95,12 +115,17 @@ class JsonPoster {
 const submitRequest = (hex: string, id: number): string =>
   `{"jsonrpc":"2.0","id":${id},"method":"hs_submitTransaction","params":["${hex}"]}`;
 
-/** Submits a JSON-RPC batch of requests (from `submitRequest`); returns how many were refused. */
+/**
+ * Submits a JSON-RPC batch of requests (from `submitRequest`); returns how
+ * many were refused. A transaction the node already holds (a batch sent
+ * again after its connection failed) counts as submitted.
+ */
 async function rpcBatch(poster: JsonPoster, url: string, requests: readonly string[]): Promise<number> {
   const replies = JSON.parse(await poster.post(url, `[${requests.join(",")}]`)) as
-    | { error?: unknown }[]
+    | { error?: { data?: { code?: string } } }[]
     | { error?: unknown };
-  return Array.isArray(replies) ? replies.filter((r) => r.error !== undefined).length : requests.length;
+  if (!Array.isArray(replies)) return requests.length;
+  return replies.filter((r) => r.error !== undefined && r.error.data?.code !== "DUPLICATE").length;
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
