@@ -101,6 +101,8 @@ export class Ledger {
   private queue: Promise<unknown> = Promise.resolve();
   /** Checkpoint snapshots, oldest first, at most SNAPSHOTS_KEPT. */
   private snapshots: StateSnapshot[] = [];
+  private readonly snapshotIntervalCommits: number;
+  private readonly syncCommits: boolean;
 
   private constructor(
     private readonly store: Store,
@@ -108,9 +110,10 @@ export class Ledger {
     private readonly registry: ModuleRegistry,
     private last: CommitRecord,
     readonly genesisDigest: Uint8Array,
-    private readonly snapshotIntervalCommits: number,
-    private readonly syncCommits: boolean,
+    options: LedgerOptions,
   ) {
+    this.snapshotIntervalCommits = options.snapshotIntervalCommits ?? 0;
+    this.syncCommits = options.syncCommits ?? true;
     this.captureIfCheckpoint();
   }
 
@@ -137,15 +140,7 @@ export class Ledger {
       batch.put(LAST_APPLIED_KEY, encodeCommitRecord(record));
       batch.put(GENESIS_DIGEST_KEY, digest);
       await store.write(batch);
-      return new Ledger(
-        store,
-        state,
-        registry,
-        record,
-        digest,
-        options.snapshotIntervalCommits ?? 0,
-        options.syncCommits ?? true,
-      );
+      return new Ledger(store, state, registry, record, digest, options);
     }
 
     if (!bytesEqual(storedDigest, digest)) {
@@ -172,15 +167,7 @@ export class Ledger {
         },
       );
     }
-    return new Ledger(
-      store,
-      state,
-      registry,
-      last,
-      digest,
-      options.snapshotIntervalCommits ?? 0,
-      options.syncCommits ?? true,
-    );
+    return new Ledger(store, state, registry, last, digest, options);
   }
 
   get lastAppliedIndex(): number {

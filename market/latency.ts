@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import {
   FAILURE_PENALTY_MS,
   LATENCY_EWMA_ALPHA,
@@ -25,28 +26,19 @@ function ewma(previous: number | null, sample: number): number {
 }
 
 export class LatencyBook {
-  private readonly profiles = new Map<string, LatencyProfile>();
+  /** Drop policy: evict the least recently updated profile (reads use `peek`, so only updates count). */
+  private readonly profiles = new LRUCache<string, LatencyProfile>({ max: LATENCY_PROFILES_MAX });
 
   constructor(private readonly clock: () => number = Date.now) {}
 
   get(peerId: string): LatencyProfile | null {
-    return this.profiles.get(peerId) ?? null;
-  }
-
-  private set(peerId: string, profile: LatencyProfile): void {
-    // Drop policy: evict the least recently updated profile (Map keeps insertion order; re-insert on update).
-    this.profiles.delete(peerId);
-    if (this.profiles.size >= LATENCY_PROFILES_MAX) {
-      const oldest = this.profiles.keys().next().value;
-      if (oldest !== undefined) this.profiles.delete(oldest);
-    }
-    this.profiles.set(peerId, profile);
+    return this.profiles.peek(peerId) ?? null;
   }
 
   /** Records one served request's measurements (milliseconds; non-negative). */
   record(peerId: string, roundTripMs: number, timeToFirstTokenMs: number): void {
     const previous = this.get(peerId);
-    this.set(peerId, {
+    this.profiles.set(peerId, {
       roundTripMs: ewma(previous?.roundTripMs ?? null, Math.max(0, roundTripMs)),
       timeToFirstTokenMs: ewma(previous?.timeToFirstTokenMs ?? null, Math.max(0, timeToFirstTokenMs)),
       samples: (previous?.samples ?? 0) + 1,
@@ -58,7 +50,7 @@ export class LatencyBook {
   /** Records a failed stream: a penalty sample in both averages. */
   recordFailure(peerId: string): void {
     const previous = this.get(peerId);
-    this.set(peerId, {
+    this.profiles.set(peerId, {
       roundTripMs: ewma(previous?.roundTripMs ?? null, FAILURE_PENALTY_MS),
       timeToFirstTokenMs: ewma(previous?.timeToFirstTokenMs ?? null, FAILURE_PENALTY_MS),
       samples: (previous?.samples ?? 0) + 1,

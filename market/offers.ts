@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { PEER_ID_BYTES_MAX } from "../ledger/index.ts";
 import { GOSSIP_BYTES_MAX, type Topic, ValidationError } from "../net/index.ts";
 import {
@@ -125,7 +126,8 @@ export const OfferTopic: Topic<Offer> = {
 
 /** The newest offer of every provider this node heard from, bounded. */
 export class OfferBook {
-  private readonly offers = new Map<string, Offer>();
+  /** Drop policy: past OFFERS_MAX, the offer heard from longest ago goes (reads use `peek`, so only writes count). */
+  private readonly offers = new LRUCache<string, Offer>({ max: OFFERS_MAX });
 
   constructor(
     private readonly state: MarketState,
@@ -151,22 +153,16 @@ export class OfferBook {
       throw new ValidationError("REJECT", "offer does not match the registry");
     }
     const key = toHex(offer.provider);
-    const previous = this.offers.get(key);
+    const previous = this.offers.peek(key);
     if (previous !== undefined && offer.sequence <= previous.sequence) {
       throw new ValidationError("IGNORE", "replayed offer");
-    }
-    // Drop policy: past OFFERS_MAX, the offer heard from longest ago goes (Map insertion order).
-    this.offers.delete(key);
-    if (this.offers.size >= OFFERS_MAX) {
-      const oldest = this.offers.keys().next().value;
-      if (oldest !== undefined) this.offers.delete(oldest);
     }
     this.offers.set(key, offer);
   }
 
   /** The provider's live offer, or null when none is fresh. */
   get(provider: Uint8Array): Offer | null {
-    const offer = this.offers.get(toHex(provider));
+    const offer = this.offers.peek(toHex(provider));
     if (offer === undefined) return null;
     return offer.timestampMs + OFFER_TTL_MS < this.clock() ? null : offer;
   }

@@ -127,7 +127,8 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   const known = decodedTransactions.get(key);
   if (known !== undefined) return known;
   const tx = Object.freeze(decodeWith(TransactionCodec, bytes));
-  digests.set(tx, digestOfCanonical(bytes) ?? transactionDigest(tx));
+  const digest = digestOfCanonical(bytes);
+  if (digest !== null) digests.set(tx, digest);
   decodedTransactions.set(key, tx);
   return tx;
 }
