@@ -139,7 +139,8 @@ describe("four-validator devnet", { timeout: 600_000 }, () => {
     await devnet.stop("v2");
     const store = await RocksStore.open(databaseDir(devnet.validator("v2").dataDir));
     const lost = new WriteBatch();
-    for await (const { key } of store.iterate(new Uint8Array(0))) if ((key[0] ?? 0) >= Bucket.ledgerAccount) lost.delete(key);
+    for await (const { key } of store.iterate(new Uint8Array(0)))
+      if ((key[0] ?? 0) >= Bucket.ledgerAccount) lost.delete(key);
     assert.ok(lost.size > 0);
     await store.write(lost);
     await store.close();
