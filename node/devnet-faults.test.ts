@@ -27,7 +27,7 @@ import {
   transactionDigest,
 } from "../spec/index.ts";
 import type { CommitResult } from "./client.ts";
-import { senderAssignment } from "./node.ts";
+import { senderAssignment } from "./mempool.ts";
 import { sleep, TestDevnet, until } from "./test-devnet.ts";
 
 const RUNNING = ["v0", "v1", "v2"];

@@ -15,6 +15,7 @@ import {
   transactionDigest,
 } from "../spec/index.ts";
 import { RpcClient } from "./client.ts";
+import { senderAssignment } from "./mempool.ts";
 
 /**
  * The load generator behind `hyperspace bench load`: funds a set of sender
@@ -128,6 +129,26 @@ async function rpcBatch(poster: JsonPoster, url: string, requests: readonly stri
   return replies.filter((r) => r.error !== undefined && r.error.data?.code !== "DUPLICATE").length;
 }
 
+/**
+ * Sender keys spread evenly over the validators that propose their
+ * transactions (see senderAssignment). With a few dozen random keys one
+ * validator would propose, and take pushed from the others, half again its
+ * share; the traffic of many users is spread evenly.
+ */
+function balancedSenders(count: number, validators: number): KeyPair[] {
+  const perValidator = Math.ceil(count / validators);
+  const taken = new Array<number>(validators).fill(0);
+  const senders: KeyPair[] = [];
+  while (senders.length < count) {
+    const keys = generateKeyPair();
+    const proposer = senderAssignment(keys.publicKey, validators);
+    if ((taken[proposer] ?? 0) >= perValidator) continue;
+    taken[proposer] = (taken[proposer] ?? 0) + 1;
+    senders.push(keys);
+  }
+  return senders;
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const log = options.log ?? (() => {});
   const [first] = options.rpcs;
@@ -136,6 +157,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const status = await client.status();
   const chainId = status.chainId ?? "";
   const fee = options.fee ?? BigInt(status.minFee ?? "1") * 10n;
+  const validators = Math.max(1, (await client.getValidators()).length);
   const senderCount = options.senders ?? Math.max(16, Math.min(256, Math.ceil(options.tps / 50)));
   const total = Math.ceil(options.tps * options.durationS);
   const perSender = Math.ceil(total / senderCount);
@@ -157,7 +179,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   try {
     // Fund the senders from the faucet, and wait until that is final.
-    const senders = Array.from({ length: senderCount }, () => generateKeyPair());
+    const senders = balancedSenders(senderCount, validators);
     const faucetAddress = formatAddress(addressFromPublicKey(options.faucet.publicKey));
     let nonce = (await client.getAccount(faucetAddress)).nonce;
     const funding = senders.map((s) =>

@@ -68,6 +68,11 @@ interface Entry {
   proposed: boolean;
 }
 
+/** Each sender's transactions are proposed by one validator, chosen by the sender's key. */
+export function senderAssignment(sender: Uint8Array, committeeSize: number): number {
+  return ((sender[0] ?? 0) * 256 + (sender[1] ?? 0)) % committeeSize;
+}
+
 export interface MempoolOptions {
   readonly chainId: string;
   /** The next nonce of the sender's account (by address) in the executed state. */

@@ -57,7 +57,7 @@ import { libp2pInferenceTransport, serveInference } from "./inference-transport.
 import { createKeyFile, readKeyFile } from "./keyfile.ts";
 import { readKeystore } from "./keystore.ts";
 import type { Logger } from "./logger.ts";
-import { Mempool, MempoolError, type MempoolErrorCode } from "./mempool.ts";
+import { Mempool, MempoolError, type MempoolErrorCode, senderAssignment } from "./mempool.ts";
 import { Metrics } from "./metrics.ts";
 import { createOpenAiHandler } from "./openai.ts";
 import { rpcMethods } from "./rpc/methods.ts";
@@ -665,11 +665,6 @@ export class HyperspaceNode {
     await this.store?.close().catch(() => {});
     this.log.info("node stopped");
   }
-}
-
-/** Each sender's transactions are proposed by one validator, chosen by the sender's key. */
-export function senderAssignment(sender: Uint8Array, committeeSize: number): number {
-  return ((sender[0] ?? 0) * 256 + (sender[1] ?? 0)) % committeeSize;
 }
 
 function uniqueSenders(receipts: readonly Receipt[]): Uint8Array[] {
