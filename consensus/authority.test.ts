@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Block, generateKeyPair, type KeyPair } from "../spec/index.ts";
+import { type Block, blockDigest, generateKeyPair, type KeyPair } from "../spec/index.ts";
 import { Authority, type AuthorityOptions, type ConsensusLogger } from "./authority.ts";
-import { digestOf } from "./block_ref.ts";
 import { Committee } from "./committee.ts";
 import type { CommittedSubDag, ConsensusNetwork, ConsensusWriteBatch } from "./interface.ts";
 import { InMemoryConsensusStore } from "./memory_store.ts";
@@ -136,7 +135,7 @@ class LocalNet {
   assertNoEquivocation(i: number): void {
     const byRound = new Map<number, string>();
     for (const block of this.broadcast[i]!) {
-      const digest = Buffer.from(digestOf(block)).toString("hex");
+      const digest = Buffer.from(blockDigest(block)).toString("hex");
       const seen = byRound.get(block.round);
       assert.ok(
         seen === undefined || seen === digest,

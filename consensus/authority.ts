@@ -11,7 +11,8 @@
  * in through it.
  */
 import type { Block, BlockRef, Commit } from "../spec/index.ts";
-import { digestOf, refKey } from "./block_ref.ts";
+import { blockDigest } from "../spec/index.ts";
+import { refKey } from "./block_ref.ts";
 import { BlockVerifier } from "./block_verifier.ts";
 import { CommitSyncer, type CommitSyncOptions } from "./commit_syncer.ts";
 import type { Committee } from "./committee.ts";
@@ -385,7 +386,7 @@ export class Authority implements ConsensusService {
           for (const block of blocks) {
             if (block.author !== ownIndex || this.verify(peer, block) === null) continue;
             highest = Math.max(highest, block.round);
-            found.set(refKey({ round: block.round, author: ownIndex, digest: digestOf(block) }), block);
+            found.set(refKey({ round: block.round, author: ownIndex, digest: blockDigest(block) }), block);
           }
         }),
       );

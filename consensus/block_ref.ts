@@ -59,39 +59,14 @@ export function formatRef(ref: BlockRef): string {
   return `${formatSlot(ref)}#${Buffer.from(ref.digest.subarray(0, 4)).toString("hex")}`;
 }
 
-const digestCache = new WeakMap<BlockBody, Uint8Array>();
-
-/**
- * The block's digest, computed once per block object. Blocks are immutable
- * values (readonly everywhere), so an object's digest never changes; the
- * cache only saves re-hashing when one object is handed to several readers,
- * as the simulator does.
- */
-export function digestOf(block: Block | BlockBody): Uint8Array {
-  let digest = digestCache.get(block);
-  if (digest === undefined) {
-    digest = blockDigest(block);
-    digestCache.set(block, digest);
-  }
-  return digest;
-}
-
 const blockKeyCache = new WeakMap<BlockBody, string>();
 
 /** `refKey` of a block's own reference, computed once per block object. */
 export function blockKey(block: Block | BlockBody): string {
   let key = blockKeyCache.get(block);
   if (key === undefined) {
-    key = refKey({ round: block.round, author: block.author, digest: digestOf(block) });
+    key = refKey({ round: block.round, author: block.author, digest: blockDigest(block) });
     blockKeyCache.set(block, key);
   }
   return key;
-}
-
-/** Signs a block body: the signed block shares the body's cached digest, so nobody hashes it again. */
-export function withSignature(body: BlockBody, sign: (digest: Uint8Array) => Uint8Array): Block {
-  const digest = digestOf(body);
-  const block: Block = { ...body, signature: sign(digest) };
-  digestCache.set(block, digest);
-  return block;
 }

@@ -11,10 +11,10 @@ import {
   BLOCK_BYTES_MAX,
   BLOCK_TRANSACTIONS_MAX,
   type Block,
+  blockDigest,
   DIGEST_BYTES,
   TX_BYTES_MAX,
 } from "../spec/index.ts";
-import { digestOf } from "./block_ref.ts";
 import type { Committee } from "./committee.ts";
 import { BlockError, type BlockErrorCode } from "./errors.ts";
 import type { Clock } from "./interface.ts";
@@ -128,7 +128,7 @@ export class BlockVerifier {
       reject(block, "TIMESTAMP_IN_FUTURE", `timestamp ${block.timestampMs} ahead of ${this.clock.nowMs()}`);
     }
 
-    const digest = digestOf(block);
+    const digest = blockDigest(block);
     const publicKey = committee.authorities[block.author]!.publicKey;
     if (!this.signatureVerifier.verify(block.signature, digest, publicKey))
       reject(block, "BAD_SIGNATURE", "signature");

@@ -19,10 +19,18 @@
  * applying from the leader after that commit on. The GC round follows the
  * last committed leader at `gcDepthRounds`.
  */
-import { assert, type Block, type BlockBody, type BlockRef, bytesEqual, type Commit } from "../spec/index.ts";
+import {
+  assert,
+  type Block,
+  type BlockBody,
+  type BlockRef,
+  blockDigest,
+  bytesEqual,
+  type Commit,
+  withSignature,
+} from "../spec/index.ts";
 import { type AddBlocksResult, BlockManager, type MissingBlock } from "./block_manager.ts";
 import type { Slot } from "./block_ref.ts";
-import { digestOf, withSignature } from "./block_ref.ts";
 import type { BlockVerifier } from "./block_verifier.ts";
 import type { Committee } from "./committee.ts";
 import { DagState, type EquivocationEvidence } from "./dag_state.ts";
@@ -438,7 +446,7 @@ export class Core {
       transactions,
     };
     const signed = withSignature(body, (digest) => this.signer.sign(digest));
-    const block = new VerifiedBlock(signed, digestOf(signed));
+    const block = new VerifiedBlock(signed, blockDigest(signed));
     const result = this.manager.addBlocks([block]);
     assert(result.accepted.includes(block), "own block not accepted");
     this.ownLast = block;
@@ -530,7 +538,7 @@ export class Core {
     }
     if (state.ownLastBlock !== null && state.ownLastBlock.round > this.ownLast.round) {
       this.ownLast =
-        this.dag.get({ ...state.ownLastBlock, digest: digestOf(state.ownLastBlock) }) ??
+        this.dag.get({ ...state.ownLastBlock, digest: blockDigest(state.ownLastBlock) }) ??
         new VerifiedBlock(state.ownLastBlock);
     }
     for (const ancestor of this.ownLast.ancestors) {

@@ -11,7 +11,7 @@ export {
 } from "./authority.ts";
 export { BaseCommitter } from "./base_committer.ts";
 export { BlockManager, type MissingBlock } from "./block_manager.ts";
-export { digestOf, formatRef, formatSlot, refKey, type Slot } from "./block_ref.ts";
+export { formatRef, formatSlot, refKey, type Slot } from "./block_ref.ts";
 export { BlockVerifier, TIMESTAMP_FORWARD_DRIFT_MAX_MS } from "./block_verifier.ts";
 export { type CertifiedCommit, CommitSyncer, type CommitSyncOptions } from "./commit_syncer.ts";
 export { authorityName, Committee, type CommitteeMember } from "./committee.ts";

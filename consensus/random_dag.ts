@@ -4,8 +4,7 @@
  * previous round; some authorities equivocate; some blocks also link to an
  * older block. Blocks are unsigned: these DAGs go straight to DagState.
  */
-import { type Block, SIGNATURE_BYTES } from "../spec/index.ts";
-import { digestOf } from "./block_ref.ts";
+import { type Block, blockDigest, SIGNATURE_BYTES } from "../spec/index.ts";
 import type { Committee } from "./committee.ts";
 import { genesisBlocks } from "./genesis.ts";
 import type { Rng } from "./sim/rng.ts";
@@ -48,7 +47,7 @@ export function randomDag(committee: Committee, rng: Rng, options: RandomDagOpti
           round,
           author,
           timestampMs: round * 1000,
-          ancestors: parents.map((p) => ({ round: p.round, author: p.author, digest: digestOf(p) })),
+          ancestors: parents.map((p) => ({ round: p.round, author: p.author, digest: blockDigest(p) })),
           transactions: [Uint8Array.of(variant, round & 0xff, author & 0xff)],
           signature,
         };

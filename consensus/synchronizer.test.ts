@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { digestOf } from "./block_ref.ts";
+import { blockDigest } from "../spec/index.ts";
 import { Committee } from "./committee.ts";
 import { SyncError } from "./errors.ts";
 import { Synchronizer } from "./synchronizer.ts";
@@ -9,7 +9,7 @@ import { parseDag } from "./test_dag.ts";
 const dag = parseDag("Round 0 : { 4 }, Round 1 : { * }, Round 2 : { * }");
 const refOf = (name: string) => {
   const block = dag.block(name)!;
-  return { round: block.round, author: block.author, digest: digestOf(block) };
+  return { round: block.round, author: block.author, digest: blockDigest(block) };
 };
 const missing = (...names: string[]) => names.map((n) => ({ ref: refOf(n), peers: [refOf(n).author, 3] }));
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { digestOf, refKey } from "./block_ref.ts";
+import { blockDigest } from "../spec/index.ts";
+import { refKey } from "./block_ref.ts";
 import { DagParseError } from "./errors.ts";
 import { parseDag } from "./test_dag.ts";
 
@@ -44,7 +45,7 @@ describe("parseDag", () => {
     const c = dag.block("C1")!;
     const c1 = dag.block("C1'")!;
     const c2 = dag.block("C1''")!;
-    assert.notDeepEqual(digestOf(c), digestOf(c1), "same ancestors, distinct digests");
+    assert.notDeepEqual(blockDigest(c), blockDigest(c1), "same ancestors, distinct digests");
     assert.deepEqual(ancestorNames(dag, "C1''"), ["C0", "A0", "B0"]);
     assert.deepEqual(ancestorNames(dag, "A2"), ["A1", "B1", "C1", "D1"]);
     assert.deepEqual(ancestorNames(dag, "B2"), ["B1", "A1", "D1", "C1''"]);

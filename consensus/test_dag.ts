@@ -21,8 +21,15 @@
  * C13''. Authorities past Z are written [26], [27], ….
  * Trailing commas are allowed everywhere.
  */
-import { type Block, type BlockBody, type KeyPair, SIGNATURE_BYTES, signBlock } from "../spec/index.ts";
-import { digestOf, refKey } from "./block_ref.ts";
+import {
+  type Block,
+  type BlockBody,
+  blockDigest,
+  type KeyPair,
+  SIGNATURE_BYTES,
+  signBlock,
+} from "../spec/index.ts";
+import { refKey } from "./block_ref.ts";
 import { authorityName, Committee } from "./committee.ts";
 import { DagParseError } from "./errors.ts";
 import { genesisBlocks } from "./genesis.ts";
@@ -198,7 +205,7 @@ export function parseDag(text: string, options: TestDagOptions = {}): TestDag {
   const blocks: Block[] = [];
   const register = (block: Block, variant: number) => {
     const name = variantName(block.author, block.round, variant);
-    names.set(refKey({ round: block.round, author: block.author, digest: digestOf(block) }), name);
+    names.set(refKey({ round: block.round, author: block.author, digest: blockDigest(block) }), name);
     byName.set(name, block);
   };
   for (const b of genesis) register(b, 0);
@@ -324,7 +331,7 @@ export function parseDag(text: string, options: TestDagOptions = {}): TestDag {
         round,
         author: entry.author,
         timestampMs: round * 1000,
-        ancestors: unique.map((b) => ({ round: b.round, author: b.author, digest: digestOf(b) })),
+        ancestors: unique.map((b) => ({ round: b.round, author: b.author, digest: blockDigest(b) })),
         transactions: entry.variant === 0 ? [] : [Uint8Array.of(entry.variant)],
       };
       const key = options.keys?.[entry.author];

@@ -5,7 +5,8 @@
  * only by DagState and the linearizer.
  */
 import type { Block, BlockRef } from "../spec/index.ts";
-import { blockKey, digestOf, slotIndex } from "./block_ref.ts";
+import { blockDigest } from "../spec/index.ts";
+import { blockKey, slotIndex } from "./block_ref.ts";
 
 export class VerifiedBlock {
   readonly block: Block;
@@ -19,7 +20,7 @@ export class VerifiedBlock {
   committed = false;
   private referencedSlots: Set<number> | null = null;
 
-  constructor(block: Block, digest: Uint8Array = digestOf(block)) {
+  constructor(block: Block, digest: Uint8Array = blockDigest(block)) {
     this.block = block;
     this.digest = digest;
     this.ref = { round: block.round, author: block.author, digest };

@@ -1,4 +1,12 @@
-import { type Codec, decodeWith, type Encodable, encode, encodeWith, FieldReader } from "./codec.ts";
+import {
+  type Codec,
+  decodeWith,
+  type Encodable,
+  encode,
+  encodeWith,
+  FieldReader,
+  signedBodyParts,
+} from "./codec.ts";
 import {
   BLOCK_ANCESTORS_MAX,
   BLOCK_BYTES_MAX,
@@ -53,6 +61,8 @@ export const BlockRefCodec: Codec<BlockRef> = {
   },
 };
 
+const BODY_FIELDS = 6;
+
 function bodyValue(block: BlockBody): Encodable[] {
   return [
     block.epoch,
@@ -69,7 +79,7 @@ export const BlockCodec: Codec<Block> = {
   maxBytes: BLOCK_BYTES_MAX,
   toValue: (block) => [...bodyValue(block), block.signature],
   fromValue(value, type = "Block") {
-    const reader = FieldReader.of(type, value, 7);
+    const reader = FieldReader.of(type, value, BODY_FIELDS + 1);
     const epoch = reader.integer("epoch");
     const round = reader.integer("round");
     const author = reader.integer("author", AUTHOR_MAX);
@@ -85,12 +95,35 @@ export const BlockCodec: Codec<Block> = {
   },
 };
 
+/**
+ * A block is hashed and encoded several times on its way through a node
+ * (signature check, verifier, DAG, store, broadcast), and its encoding
+ * holds all its transactions. Blocks are immutable values (readonly
+ * everywhere, and frozen when decoded), so each block object's digest and
+ * encoding are computed once; a decoded block's come from its wire bytes.
+ */
+const digests = new WeakMap<BlockBody, Uint8Array>();
+const encodings = new WeakMap<Block, Uint8Array>();
+
 export function blockDigest(block: BlockBody): Uint8Array {
-  return hash(Domain.Block, encode(bodyValue(block)));
+  let digest = digests.get(block);
+  if (digest === undefined) {
+    digest = hash(Domain.Block, encode(bodyValue(block)));
+    digests.set(block, digest);
+  }
+  return digest;
+}
+
+/** Signs a block body; the signed block shares the body's digest, so nobody hashes it again. */
+export function withSignature(body: BlockBody, sign: (digest: Uint8Array) => Uint8Array): Block {
+  const digest = blockDigest(body);
+  const block: Block = { ...body, signature: sign(digest) };
+  digests.set(block, digest);
+  return block;
 }
 
 export function signBlock(body: BlockBody, secretKey: Uint8Array): Block {
-  return { ...body, signature: sign(blockDigest(body), secretKey) };
+  return withSignature(body, (digest) => sign(digest, secretKey));
 }
 
 export function verifyBlockSignature(
@@ -105,5 +138,19 @@ export function blockRef(block: BlockBody, digest = blockDigest(block)): BlockRe
   return { round: block.round, author: block.author, digest };
 }
 
-export const encodeBlock = (block: Block): Uint8Array => encodeWith(BlockCodec, block);
-export const decodeBlock = (bytes: Uint8Array): Block => decodeWith(BlockCodec, bytes);
+export function encodeBlock(block: Block): Uint8Array {
+  let bytes = encodings.get(block);
+  if (bytes === undefined) {
+    bytes = encodeWith(BlockCodec, block);
+    encodings.set(block, bytes);
+  }
+  return bytes;
+}
+
+export function decodeBlock(bytes: Uint8Array): Block {
+  const block = Object.freeze(decodeWith(BlockCodec, bytes));
+  encodings.set(block, bytes.slice()); // a copy: the caller may reuse its buffer
+  const body = signedBodyParts(bytes, BODY_FIELDS);
+  if (body !== null) digests.set(block, hash(Domain.Block, ...body));
+  return block;
+}

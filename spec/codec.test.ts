@@ -9,7 +9,7 @@ import {
   arbitraryTransaction,
   arbitraryVoucher,
 } from "./arbitraries.ts";
-import { BlockCodec } from "./block.ts";
+import { BlockCodec, blockDigest, decodeBlock, encodeBlock } from "./block.ts";
 import { type Codec, decodeWith, encode, encodeWith } from "./codec.ts";
 import { CommitCodec } from "./commit.ts";
 import { CodecError } from "./errors.ts";
@@ -156,6 +156,33 @@ describe("transaction digest", () => {
         assert.deepEqual(transactionDigest(decoded), transactionDigest({ ...tx }));
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("block digest and encoding", () => {
+  it("are the same taken from the wire bytes at decode as computed afresh", () => {
+    fc.assert(
+      fc.property(arbitraryBlock, (block) => {
+        const bytes = encodeWith(BlockCodec, block);
+        const decoded = decodeBlock(bytes);
+        // A copy is a new object: its digest and encoding are computed from its fields.
+        assert.deepEqual(blockDigest(decoded), blockDigest({ ...block }));
+        assert.deepEqual(encodeBlock(decoded), bytes);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("do not change when the decoded bytes are written over", () => {
+    fc.assert(
+      fc.property(arbitraryBlock, (block) => {
+        const bytes = encodeWith(BlockCodec, block);
+        const decoded = decodeBlock(bytes);
+        bytes.fill(0);
+        assert.deepEqual(encodeBlock(decoded), encodeWith(BlockCodec, block));
+      }),
+      { numRuns: 100 },
     );
   });
 });

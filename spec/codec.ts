@@ -1,5 +1,5 @@
 import { Packr, Unpackr } from "msgpackr";
-import { AMOUNT_MAX, SAFE_INTEGER_MAX } from "./constants.ts";
+import { AMOUNT_MAX, SAFE_INTEGER_MAX, SIGNATURE_BYTES } from "./constants.ts";
 import { CodecError } from "./errors.ts";
 
 /**
@@ -147,9 +147,33 @@ export function encodeWith<T>(codec: Codec<T>, value: T): Uint8Array {
 
 export function decodeWith<T>(codec: Codec<T>, bytes: Uint8Array): T {
   const value = codec.fromValue(unpackValue(codec.type, bytes, codec.maxBytes));
-  const canonical = encode(codec.toValue(value));
-  if (Buffer.compare(canonical, bytes) !== 0) {
+  // Compared in msgpackr's reused buffer, before anything packs again: no copy.
+  if (Buffer.compare(packr.pack(codec.toValue(value)), bytes) !== 0) {
     throw new CodecError("NON_CANONICAL", `${codec.type}: not the canonical encoding`, { type: codec.type });
   }
   return value;
+}
+
+/** The signature field of a signed value's canonical encoding: bin8 of 64 bytes. */
+const SIGNATURE_FIELD_BYTES = 2 + SIGNATURE_BYTES;
+
+/**
+ * The canonical encoding of a signed value's body, taken from the value's own
+ * canonical encoding without encoding again, as two parts to hash. A signed
+ * value is an array of its body's fields followed by the signature, and a
+ * msgpack array is its header followed by its fields, so the body's encoding
+ * is the shorter array's header, then the value's bytes between its header
+ * and its signature field. Null if the bytes do not have that shape (they
+ * always do once decoding has found them canonical).
+ */
+export function signedBodyParts(bytes: Uint8Array, bodyFields: number): [Uint8Array, Uint8Array] | null {
+  const signatureAt = bytes.byteLength - SIGNATURE_FIELD_BYTES;
+  if (
+    bodyFields >= 15 ||
+    bytes[0] !== (0x90 | (bodyFields + 1)) ||
+    bytes[signatureAt] !== 0xc4 ||
+    bytes[signatureAt + 1] !== SIGNATURE_BYTES
+  )
+    return null;
+  return [Uint8Array.of(0x90 | bodyFields), bytes.subarray(1, signatureAt)];
 }

@@ -1,5 +1,13 @@
 import { LRUCache } from "lru-cache";
-import { type Codec, decodeWith, type Encodable, encode, encodeWith, FieldReader } from "./codec.ts";
+import {
+  type Codec,
+  decodeWith,
+  type Encodable,
+  encode,
+  encodeWith,
+  FieldReader,
+  signedBodyParts,
+} from "./codec.ts";
 import {
   CHAIN_ID_BYTES_MAX,
   Domain,
@@ -61,10 +69,10 @@ export const TransactionCodec: Codec<Transaction> = {
   },
 };
 
-/** The transaction hash: the domain-separated digest of the body. The signature signs it. */
 /** Digests by transaction object: a decoded transaction's digest is computed once however often it is asked for. */
 const digests = new WeakMap<TransactionBody, Uint8Array>();
 
+/** The transaction hash: the domain-separated digest of the body. The signature signs it. */
 export function transactionDigest(tx: TransactionBody): Uint8Array {
   let digest = digests.get(tx);
   if (digest === undefined) {
@@ -72,29 +80,6 @@ export function transactionDigest(tx: TransactionBody): Uint8Array {
     digests.set(tx, digest);
   }
   return digest;
-}
-
-/** msgpack headers of the canonical form: a 7-field array, and the signature as bin8 of 64 bytes. */
-const TX_ARRAY_HEADER = 0x90 | (BODY_FIELDS + 1);
-const BODY_ARRAY_HEADER = Uint8Array.of(0x90 | BODY_FIELDS);
-const SIGNATURE_FIELD_BYTES = 2 + SIGNATURE_BYTES;
-
-/**
- * The digest of a transaction from its canonical encoding, without encoding
- * the body again: a msgpack array is its header followed by its fields, so
- * the body's encoding is the 6-field header and the transaction's bytes
- * between its own header and the signature field. Null if the bytes do not
- * have that shape (they always do once decoding has checked them canonical).
- */
-function digestOfCanonical(bytes: Uint8Array): Uint8Array | null {
-  const signatureAt = bytes.byteLength - SIGNATURE_FIELD_BYTES;
-  if (
-    bytes[0] !== TX_ARRAY_HEADER ||
-    bytes[signatureAt] !== 0xc4 ||
-    bytes[signatureAt + 1] !== SIGNATURE_BYTES
-  )
-    return null;
-  return hash(Domain.Transaction, BODY_ARRAY_HEADER, bytes.subarray(1, signatureAt));
 }
 
 export function signTransaction(body: TransactionBody, keys: KeyPair): Transaction {
@@ -127,8 +112,8 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   const known = decodedTransactions.get(key);
   if (known !== undefined) return known;
   const tx = Object.freeze(decodeWith(TransactionCodec, bytes));
-  const digest = digestOfCanonical(bytes);
-  if (digest !== null) digests.set(tx, digest);
+  const body = signedBodyParts(bytes, BODY_FIELDS);
+  if (body !== null) digests.set(tx, hash(Domain.Transaction, ...body));
   decodedTransactions.set(key, tx);
   return tx;
 }

@@ -9,8 +9,8 @@
  * - crash: stop, and perhaps come back (from disk, or with the disk lost).
  */
 import type { Block, BlockBody } from "../../spec/index.ts";
+import { withSignature } from "../../spec/index.ts";
 import type { Slot } from "../block_ref.ts";
-import { withSignature } from "../block_ref.ts";
 import type { Committee } from "../committee.ts";
 import type { BlockErrorCode } from "../errors.ts";
 import type { BlockSigner } from "../signature.ts";

@@ -6,8 +6,14 @@
  * hashed and signature-checked at all. The same figure (milliseconds per
  * received block) is the simulator's CPU cost in the WAN profile.
  */
-import { type Block, type BlockBody, blockDigest, generateKeyPair, verify } from "../../spec/index.ts";
-import { digestOf, withSignature } from "../block_ref.ts";
+import {
+  type Block,
+  type BlockBody,
+  blockDigest,
+  generateKeyPair,
+  verify,
+  withSignature,
+} from "../../spec/index.ts";
 import { BlockVerifier } from "../block_verifier.ts";
 import { Committee } from "../committee.ts";
 import { Core } from "../core.ts";
@@ -62,7 +68,7 @@ export function buildSignedDag(options: CoreCostOptions): { committee: Committee
         round,
         author,
         timestampMs: round * 100,
-        ancestors: parents.map((p) => ({ round: p.round, author: p.author, digest: digestOf(p) })),
+        ancestors: parents.map((p) => ({ round: p.round, author: p.author, digest: blockDigest(p) })),
         transactions,
       };
       const block = withSignature(body, (digest) => signers[author]!.sign(digest));

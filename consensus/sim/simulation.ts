@@ -15,8 +15,8 @@
  * commit at each honest authority; a transaction's is the time from its
  * arrival in an honest authority's mempool to that authority committing it.
  */
-import { type Block, type BlockRef, type Commit, toHex } from "../../spec/index.ts";
-import { digestOf, refKey } from "../block_ref.ts";
+import { type Block, type BlockRef, blockDigest, type Commit, toHex } from "../../spec/index.ts";
+import { refKey } from "../block_ref.ts";
 import { BlockVerifier } from "../block_verifier.ts";
 import { Committee } from "../committee.ts";
 import { Core, type CoreOptions, DEFAULT_CORE_OPTIONS } from "../core.ts";
@@ -607,9 +607,9 @@ export class Simulation {
   }
 
   private signed(node: SimNode, block: Block): void {
-    const key = toHex(digestOf(block));
+    const key = toHex(blockDigest(block));
     this.createdAt.set(
-      refKey({ round: block.round, author: block.author, digest: digestOf(block) }),
+      refKey({ round: block.round, author: block.author, digest: blockDigest(block) }),
       this.nowMs,
     );
     if (node.behaviour === "equivocate") return;
@@ -680,7 +680,7 @@ export class Simulation {
       case "equivocate": {
         const variant = equivocatingVariant(block, simSigner(simKey(node.index)), this.variantCounter++);
         node.extraBlocks.set(
-          refKey({ round: variant.round, author: variant.author, digest: digestOf(variant) }),
+          refKey({ round: variant.round, author: variant.author, digest: blockDigest(variant) }),
           variant,
         );
         for (let to = 0; to < peers; to++) {
