@@ -20,6 +20,7 @@ export interface StatusResult {
   minFee?: string;
   certifiedIndex?: number;
   mempool?: number;
+  peerId?: string;
 }
 
 export interface AccountResult {

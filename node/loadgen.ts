@@ -14,14 +14,16 @@ import {
   toHex,
   transactionDigest,
 } from "../spec/index.ts";
-import { RpcClient } from "./client.ts";
+import { RpcClient, type ValidatorResult } from "./client.ts";
 import { senderAssignment } from "./mempool.ts";
 
 /**
  * The load generator behind `hyperspace bench load`: funds a set of sender
  * accounts from a faucet key, pre-signs transfers, submits them at a fixed
- * rate spread over the given RPC endpoints (JSON-RPC batches), and watches
- * receipts over a WebSocket subscription to time submit-to-final.
+ * rate in JSON-RPC batches, and watches receipts over a WebSocket
+ * subscription to time submit-to-final. Each sender's transfers go to the
+ * validator that proposes them when every validator's endpoint is among
+ * the given ones, and are spread over the endpoints otherwise.
  */
 export interface LoadOptions {
   readonly rpcs: readonly string[];
@@ -112,6 +114,13 @@ class JsonPoster {
   }
 }
 
+/** A signed transfer ready to send: its request, its hash, and the endpoint it goes to. */
+interface Planned {
+  readonly request: string;
+  readonly hash: string;
+  readonly url: string;
+}
+
 /** One hs_submitTransaction request, as JSON text, for a batch body. */
 const submitRequest = (hex: string, id: number): string =>
   `{"jsonrpc":"2.0","id":${id},"method":"hs_submitTransaction","params":["${hex}"]}`;
@@ -149,6 +158,26 @@ function balancedSenders(count: number, validators: number): KeyPair[] {
   return senders;
 }
 
+/**
+ * The RPC endpoint of each validator, by committee index, when every
+ * validator has one among `rpcs`; null otherwise. Each sender's transfers
+ * then go straight to the validator that proposes them, as a client that
+ * knows the assignment sends them, instead of through another validator
+ * that would push them on.
+ */
+async function proposerEndpoints(
+  rpcs: readonly string[],
+  committee: readonly ValidatorResult[],
+): Promise<string[] | null> {
+  const byPeer = new Map<string, string>();
+  for (const url of rpcs) {
+    const { peerId } = await new RpcClient(url).status();
+    if (peerId !== undefined) byPeer.set(peerId, url);
+  }
+  const endpoints = committee.map((v) => byPeer.get(v.peerId));
+  return endpoints.every((url) => url !== undefined) ? (endpoints as string[]) : null;
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const log = options.log ?? (() => {});
   const [first] = options.rpcs;
@@ -157,7 +186,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const status = await client.status();
   const chainId = status.chainId ?? "";
   const fee = options.fee ?? BigInt(status.minFee ?? "1") * 10n;
-  const validators = Math.max(1, (await client.getValidators()).length);
+  const committee = await client.getValidators();
+  const validators = Math.max(1, committee.length);
+  const proposerRpc = await proposerEndpoints(options.rpcs, committee);
   const senderCount = options.senders ?? Math.max(16, Math.min(256, Math.ceil(options.tps / 50)));
   const total = Math.ceil(options.tps * options.durationS);
   const perSender = Math.ceil(total / senderCount);
@@ -204,7 +235,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
     // Pre-sign every transfer, interleaving senders so each batch spreads over them.
     const signers = senders.map((s) => createSigner(s.secretKey));
-    const planned: { request: string; hash: string }[] = [];
+    const endpoints = senders.map(
+      (s, i) =>
+        proposerRpc?.[senderAssignment(s.publicKey, validators)] ??
+        (options.rpcs[i % options.rpcs.length] as string),
+    );
+    const planned: Planned[] = [];
     for (let n = 0; n < perSender && planned.length < total; n++) {
       for (let s = 0; s < senderCount && planned.length < total; s++) {
         const keys = senders[s] as KeyPair;
@@ -213,6 +249,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         planned.push({
           request: submitRequest(toHex(encodeTransaction(tx)), planned.length % BATCH_MAX),
           hash: toHex(transactionDigest(tx)),
+          url: endpoints[s] as string,
         });
       }
     }
@@ -221,17 +258,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     // Submit at the target rate.
     const submittedAt = new Map<string, number>();
     let refused = 0;
+    // Due transfers wait in their endpoint's queue; each tick sends one endpoint's queue, in turn,
+    // so each tick costs one request as when all went to one endpoint.
+    const urls = [...new Set(planned.map((t) => t.url))];
+    const queues = new Map(urls.map((url) => [url, [] as Planned[]]));
     let next = 0;
-    let endpoint = 0;
+    let turn = 0;
     const start = performance.now();
     const inflight: Promise<void>[] = [];
-    while (next < planned.length) {
+    while (next < planned.length || [...queues.values()].some((q) => q.length > 0)) {
       const due = Math.min(planned.length, Math.floor(((performance.now() - start) / 1000) * options.tps));
-      while (next < due) {
-        const batch = planned.slice(next, Math.min(due, next + BATCH_MAX));
-        next += batch.length;
-        const url = options.rpcs[endpoint++ % options.rpcs.length] as string;
-        const now = performance.now();
+      for (; next < due; next++) {
+        const t = planned[next] as Planned;
+        queues.get(t.url)?.push(t);
+      }
+      const url = urls[turn++ % urls.length] as string;
+      const queue = queues.get(url) as Planned[];
+      const now = performance.now();
+      for (let i = 0; i < queue.length; i += BATCH_MAX) {
+        const batch = queue.slice(i, i + BATCH_MAX);
         for (const t of batch) submittedAt.set(t.hash, now);
         inflight.push(
           rpcBatch(
@@ -244,6 +289,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           ),
         );
       }
+      queue.length = 0;
       await new Promise((resolve) => setTimeout(resolve, TICK_MS));
     }
     await Promise.all(inflight);
