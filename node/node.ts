@@ -11,6 +11,7 @@ import {
   type Timers,
 } from "../consensus/index.ts";
 import {
+  type ApplyResult,
   buildTransaction,
   type Genesis,
   Ledger,
@@ -465,7 +466,10 @@ export class HyperspaceNode {
       if (commit === undefined) throw new Error(`commit ${index} missing from the consensus store`);
       const blocks = await this.consensusStore.readBlocks(commit.blocks);
       if (blocks.some((b) => b === null)) throw new Error(`blocks of commit ${index} missing from the store`);
-      await this.execute(commit, blocks as NonNullable<(typeof blocks)[number]>[]);
+      this.afterApply(
+        commit,
+        await this.applyCommit(commit, blocks as NonNullable<(typeof blocks)[number]>[]),
+      );
     }
     this.log.info("replayed persisted commits", { commitIndex: this.ledger.lastAppliedIndex });
   }
@@ -554,25 +558,39 @@ export class HyperspaceNode {
     }
   }
 
+  /**
+   * Starts executing a commit at once: the ledger queues commits itself, and
+   * decodes and checks the signatures of each as soon as it is handed over,
+   * while the commits ahead of it still apply. What follows an application
+   * (receipts, votes, notifications) runs in commit order.
+   */
   private enqueueExecution(subDag: CommittedSubDag): Promise<void> | void {
     this.executionDepth++;
+    const applied = this.stopping ? null : this.applyCommit(subDag.commit, subDag.blocks);
+    applied?.catch(() => undefined); // awaited, and its failure handled, in commit order below
     this.executing = this.executing
-      .then(() => this.execute(subDag.commit, subDag.blocks))
+      .then(async () => {
+        if (applied !== null) this.afterApply(subDag.commit, await applied);
+      })
       .catch((error) => this.fatal("execution failed", error))
       .finally(() => this.executionDepth--);
     if (this.executionDepth >= EXECUTION_QUEUE_MAX) return this.executing;
   }
 
-  private async execute(commit: CommittedSubDag["commit"], blocks: CommittedSubDag["blocks"]): Promise<void> {
-    if (this.stopping) return;
-    const transactions = blocks.flatMap((b) => b.transactions);
+  private applyCommit(
+    commit: CommittedSubDag["commit"],
+    blocks: CommittedSubDag["blocks"],
+  ): Promise<ApplyResult> {
     const leader = this.genesis.validators[commit.leader.author];
-    const result = await this.ledger.applyCommit({
+    return this.ledger.applyCommit({
       index: commit.index,
       timestampMs: commit.timestampMs,
       feeRecipient: leader === undefined ? null : validatorAddress(leader),
-      transactions,
+      transactions: blocks.flatMap((b) => b.transactions),
     });
+  }
+
+  private afterApply(commit: CommittedSubDag["commit"], result: ApplyResult): void {
     if (result.alreadyApplied) return;
     for (const r of result.rejected) {
       if (r.txHash === null) continue;
@@ -613,7 +631,7 @@ export class HyperspaceNode {
     this.log.debug("committed", {
       index: commit.index,
       leader: commit.leader.author,
-      txs: transactions.length,
+      receipts: result.receipts.length,
     });
   }
 
