@@ -25,7 +25,8 @@ const TARGET_TPS = Number(process.env.BENCH_DEVNET_TPS ?? 1_000);
  * before the run (BENCH_DEVNET_RATIO=0.4), for comparisons across hours in
  * which the host's speed drifts.
  */
-const TARGET_RATIO = process.env.BENCH_DEVNET_RATIO === undefined ? null : Number(process.env.BENCH_DEVNET_RATIO);
+const TARGET_RATIO =
+  process.env.BENCH_DEVNET_RATIO === undefined ? null : Number(process.env.BENCH_DEVNET_RATIO);
 const VERIFY_SECONDS = 2;
 /** The idle devnet is watched this long before the load, for the CPU its consensus rounds cost on their own. */
 const IDLE_SECONDS = 5;
