@@ -8,8 +8,8 @@
  * Requests are bounded in size (`commitsPerRequestMax`), number (one round
  * of requests to f+1 stake of peers at a time) and time (`requestTimeoutMs`).
  */
-import { type Block, blockDigest, bytesEqual, type Commit, commitDigest, toHex } from "../spec/index.ts";
-import { refKey } from "./block_ref.ts";
+import { type Block, bytesEqual, type Commit, commitDigest, toHex } from "../spec/index.ts";
+import { blockKey, refKey } from "./block_ref.ts";
 import type { Committee } from "./committee.ts";
 import { SyncError } from "./errors.ts";
 import type { CommitRange } from "./interface.ts";
@@ -136,7 +136,7 @@ export class CommitSyncer {
     };
     const blocks = new Map<string, Block>();
     for (const block of range.blocks) {
-      blocks.set(refKey({ round: block.round, author: block.author, digest: blockDigest(block) }), block);
+      blocks.set(blockKey(block), block);
     }
     let expected = request.fromIndex;
     for (const commit of range.commits) {

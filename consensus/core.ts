@@ -446,7 +446,7 @@ export class Core {
       transactions,
     };
     const signed = withSignature(body, (digest) => this.signer.sign(digest));
-    const block = new VerifiedBlock(signed, blockDigest(signed));
+    const block = new VerifiedBlock(signed);
     const result = this.manager.addBlocks([block]);
     assert(result.accepted.includes(block), "own block not accepted");
     this.ownLast = block;

@@ -14,9 +14,9 @@
  * fetch_service.ts), at most `blocksPerRequestMax` in all; anything else is
  * refused with a SyncError.
  */
-import { assert, type Block, type BlockRef, blockDigest } from "../spec/index.ts";
+import { assert, type Block, type BlockRef } from "../spec/index.ts";
 import type { MissingBlock } from "./block_manager.ts";
-import { refKey } from "./block_ref.ts";
+import { blockKey, refKey } from "./block_ref.ts";
 import type { Committee } from "./committee.ts";
 import { SyncError } from "./errors.ts";
 
@@ -153,7 +153,7 @@ export class Synchronizer {
     const welcome = new Set(asked);
     const useful: Block[] = [];
     for (const block of [...blocks].sort((a, b) => b.round - a.round)) {
-      const key = refKey({ round: block.round, author: block.author, digest: blockDigest(block) });
+      const key = blockKey(block);
       if (!welcome.has(key)) {
         throw new SyncError("UNREQUESTED_BLOCK", `block ${block.round}/${block.author} was not asked for`, {
           peer: request.peer,

@@ -29,7 +29,7 @@ import {
   SIGNATURE_BYTES,
   signBlock,
 } from "../spec/index.ts";
-import { refKey } from "./block_ref.ts";
+import { blockKey } from "./block_ref.ts";
 import { authorityName, Committee } from "./committee.ts";
 import { DagParseError } from "./errors.ts";
 import { genesisBlocks } from "./genesis.ts";
@@ -205,7 +205,7 @@ export function parseDag(text: string, options: TestDagOptions = {}): TestDag {
   const blocks: Block[] = [];
   const register = (block: Block, variant: number) => {
     const name = variantName(block.author, block.round, variant);
-    names.set(refKey({ round: block.round, author: block.author, digest: blockDigest(block) }), name);
+    names.set(blockKey(block), name);
     byName.set(name, block);
   };
   for (const b of genesis) register(b, 0);

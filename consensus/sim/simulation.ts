@@ -16,7 +16,7 @@
  * arrival in an honest authority's mempool to that authority committing it.
  */
 import { type Block, type BlockRef, blockDigest, type Commit, toHex } from "../../spec/index.ts";
-import { refKey } from "../block_ref.ts";
+import { blockKey, refKey } from "../block_ref.ts";
 import { BlockVerifier } from "../block_verifier.ts";
 import { Committee } from "../committee.ts";
 import { Core, type CoreOptions, DEFAULT_CORE_OPTIONS } from "../core.ts";
@@ -608,10 +608,7 @@ export class Simulation {
 
   private signed(node: SimNode, block: Block): void {
     const key = toHex(blockDigest(block));
-    this.createdAt.set(
-      refKey({ round: block.round, author: block.author, digest: blockDigest(block) }),
-      this.nowMs,
-    );
+    this.createdAt.set(blockKey(block), this.nowMs);
     if (node.behaviour === "equivocate") return;
     const seen = node.signedRounds.get(block.round);
     if (seen !== undefined && seen !== key && node.wiped) {
@@ -679,10 +676,7 @@ export class Simulation {
     switch (node.behaviour) {
       case "equivocate": {
         const variant = equivocatingVariant(block, simSigner(simKey(node.index)), this.variantCounter++);
-        node.extraBlocks.set(
-          refKey({ round: variant.round, author: variant.author, digest: blockDigest(variant) }),
-          variant,
-        );
+        node.extraBlocks.set(blockKey(variant), variant);
         for (let to = 0; to < peers; to++) {
           if (to !== node.index)
             this.send(node.index, to, { kind: Kind.Deliver, block: to % 2 === 0 ? block : variant });
