@@ -8,13 +8,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Bucket, RocksStore, WriteBatch } from "../ledger/index.ts";
 import { addressFromPublicKey, formatAddress } from "../spec/index.ts";
 import { databaseDir } from "./config.ts";
-import { DEVNET_FAUCET_BALANCE, DEVNET_VALIDATOR_STAKE } from "./devnet.ts";
+import { DEVNET_FAUCET_BALANCE, DEVNET_VALIDATOR_STAKE, freePort } from "./devnet.ts";
 import { createKeyFile } from "./keyfile.ts";
 import { randomAddress, sleep, TestDevnet, until } from "./test-devnet.ts";
 
@@ -22,6 +23,30 @@ const ALL = ["v0", "v1", "v2", "v3"];
 const BIN = join(import.meta.dirname, "..", "bin", "hyperspace.js");
 const run = promisify(execFile);
 const GENESIS_SUPPLY = DEVNET_FAUCET_BALANCE + 4n * DEVNET_VALIDATOR_STAKE;
+
+describe("devnet ports", () => {
+  it("are distinct, below the ephemeral ranges, and free to bind", async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 40; i++) ports.push(await freePort());
+    assert.equal(new Set(ports).size, ports.length);
+    for (const port of ports) assert.ok(port >= 20_000 && port < 32_768, `port ${port}`);
+    // Ports taken by someone else are skipped: hold the next two in turn.
+    const last = ports.at(-1) as number;
+    const held = [last + 1, last + 2].map((port) => {
+      const server = createServer();
+      server.on("error", () => {});
+      server.listen(port, "127.0.0.1");
+      return server;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      const next = await freePort();
+      assert.ok(next !== last + 1 && next !== last + 2, `port ${next} is held`);
+    } finally {
+      for (const server of held) server.close();
+    }
+  });
+});
 
 describe("four-validator devnet", { timeout: 600_000 }, () => {
   let devnet: TestDevnet;

@@ -55,16 +55,40 @@ export function writeManifest(dir: string, manifest: DevnetManifest): void {
   writeFileSync(manifestPath(dir), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-/** A free TCP port on loopback (the kernel picks it; it stays ours in practice until the node binds it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/**
+ * Devnet ports come from below the kernels' ephemeral ranges (Linux
+ * 32768-60999, macOS and Windows 49152-65535): a port the kernel hands out
+ * for outgoing connections can be taken between choosing it and the node
+ * binding it, or again before a restart, since the devnet keeps its ports.
+ */
+const DEVNET_PORT_MIN = 20_000;
+const DEVNET_PORT_MAX = 32_767;
+const DEVNET_PORT_ATTEMPTS = 1_000;
+/**
+ * The next port to probe. Ports are probed in turn from a random start, so
+ * that processes choosing ports at the same time (tests run in parallel)
+ * rarely probe the same ones.
+ */
+let nextPort = DEVNET_PORT_MIN + Math.floor(Math.random() * (DEVNET_PORT_MAX - DEVNET_PORT_MIN + 1));
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === "object" && address !== null ? address.port : 0));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/** A free TCP port on loopback, outside the ephemeral ranges; each call gives another. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < DEVNET_PORT_ATTEMPTS; attempt++) {
+    const port = nextPort;
+    nextPort = port >= DEVNET_PORT_MAX ? DEVNET_PORT_MIN : port + 1;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(
+    `no free port in ${DEVNET_PORT_MIN}-${DEVNET_PORT_MAX} after ${DEVNET_PORT_ATTEMPTS} tries`,
+  );
 }
 
 export interface InitDevnetOptions {
