@@ -74,7 +74,7 @@ function finish(decoded: Decoded, signatureValid: boolean): PreparedTransaction 
 export function prepareTransaction(bytes: Uint8Array, chainId: string): PreparedTransaction {
   const decoded = decodeForChain(bytes, chainId);
   if ("ok" in decoded) return decoded;
-  return finish(decoded, verifyTransaction(decoded.tx, decoded.txHash));
+  return finish(decoded, verifyTransaction(decoded.tx));
 }
 
 /** Synchronous preparation (signatures checked one by one on this thread). */
@@ -95,7 +95,7 @@ export async function prepareTransactionsParallel(
 ): Promise<PreparedTransaction[]> {
   const decoded = transactions.map((bytes) => decodeForChain(bytes, chainId));
   // A signature this process verified before (at mempool admission) is looked up, not checked again.
-  const unchecked = decoded.map((d) => ("ok" in d || isVerifiedTransaction(d.tx, d.txHash) ? null : d));
+  const unchecked = decoded.map((d) => ("ok" in d || isVerifiedTransaction(d.tx) ? null : d));
   const pending = unchecked.filter((d): d is Decoded => d !== null);
   const valid = await verifySignatures(
     pending.map((d) => ({ signature: d.tx.signature, message: d.txHash, publicKey: d.tx.sender })),

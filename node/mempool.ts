@@ -155,7 +155,7 @@ export class Mempool implements TransactionSource {
     const full = () =>
       this.byHash.size >= this.maxTransactions || this.bytes + bytes.byteLength > this.maxBytes;
     if (existing === undefined && full()) throw new MempoolError("FULL", "mempool is full", { hash });
-    if (!verifyTransaction(tx, digest))
+    if (!verifyTransaction(tx))
       throw new MempoolError("BAD_SIGNATURE", "signature does not verify", { hash });
     if (existing !== undefined) this.remove(existing);
     if (full()) throw new MempoolError("FULL", "mempool is full", { hash });

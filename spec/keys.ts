@@ -123,14 +123,12 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
 }
 
 /**
- * Signatures already found valid. A node checks a transaction when its
- * mempool admits it and again when a commit executes it, and a block when
- * its transport accepts the push and again when consensus verifies it; the
- * second check is then a lookup. Only valid results are kept, keyed by
- * message, signature and public key, and validity is a pure function of the
- * three, so remembering cannot change an outcome. 65,536 entries (about
- * 16 MB) cover tens of seconds of the target load between admission and
- * execution. Drop policy: evict the least recently used.
+ * Signatures already found valid. A node checks a block when its transport
+ * accepts the push and again when consensus verifies it; the second check
+ * is then a lookup. Only valid results are kept, keyed by message,
+ * signature and public key, and validity is a pure function of the three,
+ * so remembering cannot change an outcome. 65,536 entries cover many rounds
+ * of even a large committee. Drop policy: evict the least recently used.
  */
 const REMEMBERED_VALID_MAX = 65_536;
 const rememberedValid = new LRUCache<string, true>({ max: REMEMBERED_VALID_MAX });
@@ -141,16 +139,6 @@ function rememberedKey(signature: Uint8Array, message: Uint8Array, publicKey: Ui
   const latin1 = (bytes: Uint8Array) =>
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
   return latin1(signature) + latin1(publicKey) + latin1(message);
-}
-
-/** True if `verifyRemembered` has found this signature valid (and still remembers it). */
-export function isRememberedValid(
-  signature: Uint8Array,
-  message: Uint8Array,
-  publicKey: Uint8Array,
-): boolean {
-  const key = rememberedKey(signature, message, publicKey);
-  return key !== null && rememberedValid.has(key);
 }
 
 /** `verify`, answered from memory for a signature already found valid. */

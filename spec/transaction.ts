@@ -18,7 +18,7 @@ import {
   TX_PAYLOAD_BYTES_MAX,
 } from "./constants.ts";
 import { hash } from "./hash.ts";
-import { isRememberedValid, type KeyPair, sign, verifyRemembered } from "./keys.ts";
+import { type KeyPair, sign, verify } from "./keys.ts";
 
 /**
  * A transaction: who sends it (an ed25519 public key; the account is its
@@ -47,25 +47,26 @@ function bodyValue(tx: TransactionBody): Encodable[] {
   return [tx.chainId, tx.sender, tx.nonce, tx.fee, tx.kind, tx.payload];
 }
 
-function readBody(reader: FieldReader): TransactionBody {
-  return {
-    chainId: reader.string("chainId", CHAIN_ID_BYTES_MAX),
-    sender: reader.bytes("sender", { exact: PUBLIC_KEY_BYTES }),
-    nonce: reader.integer("nonce"),
-    fee: reader.amount("fee"),
-    kind: reader.string("kind", TX_KIND_BYTES_MAX),
-    payload: reader.bytes("payload", { max: TX_PAYLOAD_BYTES_MAX }),
-  };
-}
-
 export const TransactionCodec: Codec<Transaction> = {
   type: "Transaction",
   maxBytes: TX_BYTES_MAX,
-  toValue: (tx) => [...bodyValue(tx), tx.signature],
+  toValue: (tx) => {
+    const value = bodyValue(tx);
+    value.push(tx.signature);
+    return value;
+  },
   fromValue(value, type = "Transaction") {
     const reader = FieldReader.of(type, value, BODY_FIELDS + 1);
-    const body = readBody(reader);
-    return { ...body, signature: reader.bytes("signature", { exact: SIGNATURE_BYTES }) };
+    // One object literal, fields in order: a single shape for every decoded transaction.
+    return {
+      chainId: reader.string("chainId", CHAIN_ID_BYTES_MAX),
+      sender: reader.bytes("sender", { exact: PUBLIC_KEY_BYTES }),
+      nonce: reader.integer("nonce"),
+      fee: reader.amount("fee"),
+      kind: reader.string("kind", TX_KIND_BYTES_MAX),
+      payload: reader.bytes("payload", { max: TX_PAYLOAD_BYTES_MAX }),
+      signature: reader.bytes("signature", { exact: SIGNATURE_BYTES }),
+    };
   },
 };
 
@@ -86,34 +87,56 @@ export function signTransaction(body: TransactionBody, keys: KeyPair): Transacti
   return { ...body, signature: sign(transactionDigest(body), keys.secretKey) };
 }
 
-/** True if this process has already found this transaction's signature over `digest` valid (see verifyRemembered). */
-export function isVerifiedTransaction(tx: Transaction, digest: Uint8Array): boolean {
-  return isRememberedValid(tx.signature, digest, tx.sender);
+/**
+ * Transaction signatures found valid, by the transaction's digest, with the
+ * signature that was found valid for it. A node checks a transaction when
+ * its mempool admits it and again when a commit executes it; the second
+ * check is then a lookup. The digest covers the whole body, the sender's key
+ * included, so a digest and a signature fix what was checked; validity is a
+ * pure function of them, so remembering cannot change an outcome, and only
+ * valid results are kept. 65,536 entries (about 10 MB) cover tens of seconds
+ * of the target load between admission and execution. Drop policy: evict
+ * the least recently used.
+ */
+const VERIFIED_TRANSACTIONS_MAX = 65_536;
+const verifiedSignatures = new LRUCache<string, Uint8Array>({ max: VERIFIED_TRANSACTIONS_MAX });
+
+const digestKey = (digest: Uint8Array): string =>
+  Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("latin1");
+
+/** True if this process has already found this transaction's signature valid. */
+export function isVerifiedTransaction(tx: Transaction): boolean {
+  const known = verifiedSignatures.get(digestKey(transactionDigest(tx)));
+  return known !== undefined && Buffer.compare(known, tx.signature) === 0;
 }
 
-export function verifyTransaction(tx: Transaction, digest = transactionDigest(tx)): boolean {
-  return verifyRemembered(tx.signature, digest, tx.sender);
+/** Checks the transaction's signature over its digest, answered from memory for one already found valid. */
+export function verifyTransaction(tx: Transaction): boolean {
+  if (isVerifiedTransaction(tx)) return true;
+  const digest = transactionDigest(tx);
+  if (!verify(tx.signature, digest, tx.sender)) return false;
+  verifiedSignatures.set(digestKey(digest), tx.signature.slice());
+  return true;
 }
 
 export const encodeTransaction = (tx: Transaction): Uint8Array => encodeWith(TransactionCodec, tx);
 /**
- * Transactions decoded before, by their encoding. A node decodes a
+ * Transactions decoded before, by their byte array. A node decodes a
  * transaction when its mempool admits it and again when a commit executes
- * it; decoding is a pure function of the bytes, so the second is a lookup of
- * the first's (frozen) result, whose digest is then known too. 32,768
- * entries (about 20 MB) cover several seconds of the target load between
- * admission and execution. Drop policy: evict the least recently used.
+ * it, and its own blocks carry the very arrays its mempool holds; decoding
+ * is a pure function of the bytes, so the second is a lookup of the first's
+ * (frozen) result, whose digest is then known too. Keyed by identity, the
+ * lookup costs nothing for the transactions of other validators' blocks,
+ * which are decoded once; entries live as long as their bytes.
  */
-const DECODED_TRANSACTIONS_MAX = 32_768;
-const decodedTransactions = new LRUCache<string, Transaction>({ max: DECODED_TRANSACTIONS_MAX });
+const decodedTransactions = new WeakMap<Uint8Array, Transaction>();
 
 export function decodeTransaction(bytes: Uint8Array): Transaction {
-  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-  const known = decodedTransactions.get(key);
+  const known = decodedTransactions.get(bytes);
   if (known !== undefined) return known;
   const tx = Object.freeze(decodeWith(TransactionCodec, bytes));
   const body = signedBodyParts(bytes, BODY_FIELDS);
   if (body !== null) digests.set(tx, hash(Domain.Transaction, ...body));
-  decodedTransactions.set(key, tx);
+  decodedTransactions.set(bytes, tx);
   return tx;
 }
