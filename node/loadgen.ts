@@ -20,7 +20,7 @@ import { senderAssignment } from "./mempool.ts";
 /**
  * The load generator behind `hyperspace bench load`: funds a set of sender
  * accounts from a faucet key, pre-signs transfers, submits them at a fixed
- * rate in JSON-RPC batches, and watches receipts over a WebSocket
+ * rate in JSON-RPC batches, and watches executed commits over a WebSocket
  * subscription to time submit-to-final. Each sender's transfers go to the
  * validator that proposes them when every validator's endpoint is among
  * the given ones, and are spread over the endpoints otherwise.
@@ -201,12 +201,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     socket.once("open", resolve);
     socket.once("error", reject);
   });
+  // Each executed commit's notification lists the hashes of its transactions: one message per commit, not per transaction.
   socket.on("message", (data) => {
-    const message = JSON.parse(String(data)) as { params?: { result?: { hash?: string } } };
-    const hash = message.params?.result?.hash;
-    if (hash !== undefined && !finalAt.has(hash)) finalAt.set(hash, performance.now());
+    const message = JSON.parse(String(data)) as { params?: { result?: { hashes?: string[] } } };
+    const now = performance.now();
+    for (const hash of message.params?.result?.hashes ?? []) if (!finalAt.has(hash)) finalAt.set(hash, now);
   });
-  socket.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hs_subscribe", params: ["receipts"] }));
+  socket.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hs_subscribe", params: ["commits"] }));
 
   try {
     // Fund the senders from the faucet, and wait until that is final.

@@ -619,12 +619,14 @@ export class HyperspaceNode {
       this.acceptVote(vote);
       void this.host.publish(StateRootTopic, vote).catch(() => {});
     }
-    this.rpc?.publish("commits", {
-      index: commit.index,
-      stateRoot: toHex(result.stateRoot),
-      transactions: result.receipts.length,
-      timestampMs: commit.timestampMs,
-    });
+    if (this.rpc?.hasSubscribers("commits"))
+      this.rpc.publish("commits", {
+        index: commit.index,
+        stateRoot: toHex(result.stateRoot),
+        transactions: result.receipts.length,
+        timestampMs: commit.timestampMs,
+        hashes: result.receipts.map((r) => toHex(r.txHash)),
+      });
     if (this.rpc?.hasSubscribers("receipts"))
       this.rpc.publishAll("receipts", result.receipts.map(receiptJson));
     this.channels?.onCommit(commit.index, result.receipts);
