@@ -193,9 +193,9 @@ const BIN = join(import.meta.dirname, "..", "bin", "hyperspace.js");
 
 /**
  * V8's young generation for a validator: a node allocates short-lived
- * objects for every transaction it admits, relays and executes, and twice
- * the default semi-space (16 MB) cut its CPU per transaction by 1-2% under
- * load on the devnet bench (64 MB did worse).
+ * objects for every transaction it admits, relays and executes. Twice the
+ * default semi-space (16 MB) gave 1-2% less CPU per transaction under load
+ * in paired devnet runs; 64 MB gave 3% more in one.
  */
 const VALIDATOR_NODE_FLAGS = ["--max-semi-space-size=32"];
 
