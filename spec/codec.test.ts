@@ -158,6 +158,31 @@ describe("transaction digest", () => {
       { numRuns: 300 },
     );
   });
+
+  it("decoding the same array again gives the same object; another array is decoded afresh", () => {
+    fc.assert(
+      fc.property(arbitraryTransaction, fc.nat(), fc.nat({ max: 7 }), (tx, at, bit) => {
+        const bytes = encodeTransaction(tx);
+        const decoded = decodeTransaction(bytes);
+        assert.equal(decodeTransaction(bytes), decoded);
+        const copy = bytes.slice();
+        assert.notEqual(decodeTransaction(copy), decoded);
+        assert.deepEqual(decodeTransaction(copy), decoded);
+        // Changed bytes in a new array are checked and decoded on their own, never answered from the original.
+        const changedBytes = copy.slice();
+        changedBytes[at % changedBytes.byteLength]! ^= 1 << bit;
+        let changed: unknown;
+        try {
+          changed = decodeTransaction(changedBytes);
+        } catch (error) {
+          assert.ok(error instanceof CodecError);
+          return;
+        }
+        assert.notDeepEqual(changed, decoded);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe("block digest and encoding", () => {

@@ -127,7 +127,8 @@ export const encodeTransaction = (tx: Transaction): Uint8Array => encodeWith(Tra
  * is a pure function of the bytes, so the second is a lookup of the first's
  * (frozen) result, whose digest is then known too. Keyed by identity, the
  * lookup costs nothing for the transactions of other validators' blocks,
- * which are decoded once; entries live as long as their bytes.
+ * which are decoded once; entries live as long as their bytes. The bytes
+ * must not change once decoded: nothing in the node writes into them.
  */
 const decodedTransactions = new WeakMap<Uint8Array, Transaction>();
 
