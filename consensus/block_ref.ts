@@ -3,7 +3,14 @@
  * A slot is (round, author); several blocks share a slot only when their
  * author equivocated, and the digest tells them apart.
  */
-import { type Block, type BlockBody, type BlockRef, blockDigest, COMMITTEE_SIZE_MAX } from "../spec/index.ts";
+import {
+  type Block,
+  type BlockBody,
+  type BlockRef,
+  blockDigest,
+  byteKey,
+  COMMITTEE_SIZE_MAX,
+} from "../spec/index.ts";
 import { authorityName } from "./committee.ts";
 
 export interface Slot {
@@ -37,7 +44,7 @@ export function refKey(ref: BlockRef): string {
     const digest = ref.digest;
     let text = digestTextCache.get(digest);
     if (text === undefined) {
-      text = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("latin1");
+      text = byteKey(digest);
       digestTextCache.set(digest, text);
     }
     key = `${ref.round}/${ref.author}/${text}`;

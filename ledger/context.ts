@@ -1,4 +1,11 @@
-import { type Account, AMOUNT_MAX, addressFromPublicKey, assert, EMPTY_ACCOUNT } from "../spec/index.ts";
+import {
+  type Account,
+  AMOUNT_MAX,
+  addressFromPublicKey,
+  assert,
+  byteKey,
+  EMPTY_ACCOUNT,
+} from "../spec/index.ts";
 import { bucketKey } from "./buckets.ts";
 import { EVENT_DATA_BYTES_MAX, EVENT_NAME_BYTES_MAX, EVENTS_PER_TX_MAX } from "./constants.ts";
 import { LedgerError } from "./errors.ts";
@@ -7,7 +14,6 @@ import { STATE_KEY_BYTES_MAX, STATE_VALUE_BYTES_MAX } from "./proof.ts";
 import type { LedgerEvent } from "./receipt.ts";
 import type { StateOverlay } from "./state.ts";
 import type { ChainParams } from "./state-keys.ts";
-import { byteKey } from "./state-keys.ts";
 import type { ValidatorEntry } from "./validator.ts";
 
 /** Facts about the transaction being executed that the context exposes. */

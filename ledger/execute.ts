@@ -1,11 +1,10 @@
-import { type Account, assert, EMPTY_ACCOUNT, HyperspaceError } from "../spec/index.ts";
+import { type Account, assert, byteKey, EMPTY_ACCOUNT, HyperspaceError } from "../spec/index.ts";
 import { ERROR_CODE_BYTES_MAX, ERROR_MESSAGE_BYTES_MAX, FEE_BURN_PERCENT } from "./constants.ts";
 import { TransactionContext } from "./context.ts";
 import type { ModuleRegistry } from "./module.ts";
 import { type PreparedTransaction, prepareTransactions } from "./prepare.ts";
 import { type Receipt, type RejectedTransaction, type RejectionReason, truncateUtf8 } from "./receipt.ts";
 import { StateOverlay, type StateView } from "./state.ts";
-import { byteKey } from "./state-keys.ts";
 
 /**
  * The execution engine: (state, ordered transactions of one commit) ->

@@ -3,6 +3,7 @@ import {
   ADDRESS_BYTES,
   AMOUNT_MAX,
   addressFromPublicKey,
+  byteKey,
   CHAIN_ID_BYTES_MAX,
   COMMITTEE_SIZE_MAX,
   Domain,
@@ -30,7 +31,6 @@ import { LedgerState } from "./state.ts";
 import {
   accountKey,
   BURNED_KEY,
-  byteKey,
   encodeAmount,
   encodeChainParams,
   PARAMS_KEY,

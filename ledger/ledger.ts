@@ -1,10 +1,12 @@
 import {
   type Account,
   assert,
+  byteKey,
   bytesEqual,
   CodecError,
   compareBytes,
   EMPTY_ACCOUNT,
+  fromByteKey,
   fromHex,
   toHex,
 } from "../spec/index.ts";
@@ -29,7 +31,7 @@ import type { StateProof } from "./proof.ts";
 import { decodeReceipt, encodeReceipt, type Receipt, type RejectedTransaction } from "./receipt.ts";
 import { StateSnapshot } from "./snapshot.ts";
 import { LedgerState, type StateTotals } from "./state.ts";
-import { accountKey, byteKey, type ChainParams, fromByteKey } from "./state-keys.ts";
+import { accountKey, type ChainParams } from "./state-keys.ts";
 import { type Store, type StoreEntry, WriteBatch } from "./store.ts";
 import type { ValidatorEntry } from "./validator.ts";
 

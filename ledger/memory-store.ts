@@ -1,3 +1,4 @@
+import { byteKey, fromByteKey } from "../spec/index.ts";
 import { LedgerError } from "./errors.ts";
 import type { IterateOptions, Store, StoreEntry, WriteBatch, WriteOptions } from "./store.ts";
 
@@ -15,23 +16,23 @@ export class MemoryStore implements Store {
 
   async get(key: Uint8Array): Promise<Uint8Array | null> {
     this.checkOpen();
-    const value = this.values.get(toKey(key));
+    const value = this.values.get(byteKey(key));
     return value === undefined ? null : new Uint8Array(value);
   }
 
   async put(key: Uint8Array, value: Uint8Array): Promise<void> {
     this.checkOpen();
-    this.putNow(toKey(key), value);
+    this.putNow(byteKey(key), value);
   }
 
   async delete(key: Uint8Array): Promise<void> {
     this.checkOpen();
-    this.deleteNow(toKey(key));
+    this.deleteNow(byteKey(key));
   }
 
   async *iterate(prefix: Uint8Array, options: IterateOptions = {}): AsyncIterable<StoreEntry> {
     this.checkOpen();
-    const start = toKey(prefix);
+    const start = byteKey(prefix);
     const from = lowerBound(this.sortedKeys, start);
     let to = from;
     while (to < this.sortedKeys.length && (this.sortedKeys[to] as string).startsWith(start)) to++;
@@ -44,7 +45,7 @@ export class MemoryStore implements Store {
       const value = this.values.get(key);
       if (value === undefined) continue; // deleted since the snapshot
       count++;
-      yield { key: fromKey(key), value: new Uint8Array(value) };
+      yield { key: fromByteKey(key), value: new Uint8Array(value) };
     }
   }
 
@@ -52,8 +53,8 @@ export class MemoryStore implements Store {
   async write(batch: WriteBatch, _options?: WriteOptions): Promise<void> {
     this.checkOpen();
     for (const op of batch.operations) {
-      if (op.type === "put") this.putNow(toKey(op.key), op.value);
-      else this.deleteNow(toKey(op.key));
+      if (op.type === "put") this.putNow(byteKey(op.key), op.value);
+      else this.deleteNow(byteKey(op.key));
     }
   }
 
@@ -79,14 +80,6 @@ export class MemoryStore implements Store {
   private checkOpen(): void {
     if (this.closed) throw new LedgerError("STORE_CLOSED", "memory store is closed", {});
   }
-}
-
-function toKey(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-}
-
-function fromKey(key: string): Uint8Array {
-  return new Uint8Array(Buffer.from(key, "latin1"));
 }
 
 /** Index of the first key >= `key`. */

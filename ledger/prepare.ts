@@ -1,6 +1,7 @@
 import { LRUCache } from "lru-cache";
 import {
   addressFromPublicKey,
+  byteKey,
   CodecError,
   decodeTransaction,
   isVerifiedTransaction,
@@ -10,7 +11,6 @@ import {
 } from "../spec/index.ts";
 import type { RejectionReason } from "./receipt.ts";
 import { verifySignatures } from "./signatures.ts";
-import { byteKey } from "./state-keys.ts";
 
 /**
  * The state-free half of execution: decode each transaction strictly,

@@ -79,12 +79,3 @@ export const ESCROW_KEY_PREFIX: Uint8Array = bucketKey(Bucket.ledgerGlobal, utf8
 export function escrowKey(moduleName: string): Uint8Array {
   return bucketKey(Bucket.ledgerGlobal, utf8.encode(`escrow/${moduleName}`));
 }
-
-/** Compact map keys for bytes: one latin1 char per byte (order-preserving, cheap). */
-export function byteKey(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-}
-
-export function fromByteKey(key: string): Uint8Array {
-  return new Uint8Array(Buffer.from(key, "latin1"));
-}

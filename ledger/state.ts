@@ -2,10 +2,12 @@ import {
   type Account,
   addressFromPublicKey,
   assert,
+  byteKey,
   bytesEqual,
   CodecError,
   decodeAccount,
   encodeAccount,
+  fromByteKey,
 } from "../spec/index.ts";
 import { Bucket, bucketName, isStateBucket } from "./buckets.ts";
 import { LedgerError } from "./errors.ts";
@@ -14,7 +16,6 @@ import { SparseMerkleTree, stateKeyHash, stateValueHash } from "./smt.ts";
 import {
   accountKey,
   BURNED_KEY,
-  byteKey,
   type ChainParams,
   decodeAmount,
   decodeChainParams,
@@ -22,7 +23,6 @@ import {
   encodeAmount,
   encodeChainParams,
   escrowKey,
-  fromByteKey,
   PARAMS_KEY,
   validatorKey,
 } from "./state-keys.ts";

@@ -11,6 +11,15 @@ export function fromHex(text: string): Uint8Array | null {
   return new Uint8Array(Buffer.from(clean, "hex"));
 }
 
+/** Compact map keys for bytes: one latin1 char per byte (order-preserving, cheap). */
+export function byteKey(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
+export function fromByteKey(key: string): Uint8Array {
+  return new Uint8Array(Buffer.from(key, "latin1"));
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }

@@ -7,6 +7,7 @@ import {
 } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { LRUCache } from "lru-cache";
+import { byteKey } from "./bytes.ts";
 import { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES } from "./constants.ts";
 
 /**
@@ -91,7 +92,7 @@ const keyObjectCache = new LRUCache<string, KeyObject | false>({ max: KEY_OBJECT
 
 /** The node:crypto key object of a strict ed25519 public key (null for a key `verify` refuses), cached. */
 export function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
-  const id = Buffer.from(publicKey).toString("latin1");
+  const id = byteKey(publicKey);
   const cached = keyObjectCache.get(id);
   if (cached !== undefined) return cached === false ? null : cached;
   let key: KeyObject | null = null;
@@ -136,9 +137,7 @@ const rememberedValid = new LRUCache<string, true>({ max: REMEMBERED_VALID_MAX }
 /** The remembered key: signature and public key first, at their fixed lengths, so no two triples share a key. */
 function rememberedKey(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): string | null {
   if (signature.byteLength !== SIGNATURE_BYTES || publicKey.byteLength !== PUBLIC_KEY_BYTES) return null;
-  const latin1 = (bytes: Uint8Array) =>
-    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-  return latin1(signature) + latin1(publicKey) + latin1(message);
+  return byteKey(signature) + byteKey(publicKey) + byteKey(message);
 }
 
 /** `verify`, answered from memory for a signature already found valid. */

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { byteKey, bytesEqual } from "./bytes.ts";
 import {
   type Codec,
   decodeWith,
@@ -101,13 +102,10 @@ export function signTransaction(body: TransactionBody, keys: KeyPair): Transacti
 const VERIFIED_TRANSACTIONS_MAX = 65_536;
 const verifiedSignatures = new LRUCache<string, Uint8Array>({ max: VERIFIED_TRANSACTIONS_MAX });
 
-const digestKey = (digest: Uint8Array): string =>
-  Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("latin1");
-
 /** True if this process has already found this transaction's signature valid. */
 export function isVerifiedTransaction(tx: Transaction): boolean {
-  const known = verifiedSignatures.get(digestKey(transactionDigest(tx)));
-  return known !== undefined && Buffer.compare(known, tx.signature) === 0;
+  const known = verifiedSignatures.get(byteKey(transactionDigest(tx)));
+  return known !== undefined && bytesEqual(known, tx.signature);
 }
 
 /** Checks the transaction's signature over its digest, answered from memory for one already found valid. */
@@ -115,7 +113,7 @@ export function verifyTransaction(tx: Transaction): boolean {
   if (isVerifiedTransaction(tx)) return true;
   const digest = transactionDigest(tx);
   if (!verify(tx.signature, digest, tx.sender)) return false;
-  verifiedSignatures.set(digestKey(digest), tx.signature.slice());
+  verifiedSignatures.set(byteKey(digest), tx.signature.slice());
   return true;
 }
 

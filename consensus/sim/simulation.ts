@@ -15,7 +15,7 @@
  * commit at each honest authority; a transaction's is the time from its
  * arrival in an honest authority's mempool to that authority committing it.
  */
-import { type Block, type BlockRef, blockDigest, type Commit, toHex } from "../../spec/index.ts";
+import { type Block, type BlockRef, blockDigest, byteKey, type Commit, toHex } from "../../spec/index.ts";
 import { blockKey, refKey } from "../block_ref.ts";
 import { BlockVerifier } from "../block_verifier.ts";
 import { Committee } from "../committee.ts";
@@ -621,7 +621,7 @@ export class Simulation {
   }
 
   private committed(node: SimNode, commit: Commit, digest: Uint8Array): void {
-    const key = Buffer.from(digest).toString("latin1");
+    const key = byteKey(digest);
     const previous = node.commits[commit.index - 1];
     if (previous !== undefined && previous !== key && this.safetyViolation === null) {
       this.safetyViolation = `authority ${node.index} committed two different commits at index ${commit.index}`;
