@@ -95,7 +95,7 @@ export function signTransaction(body: TransactionBody, keys: KeyPair): Transacti
  * check is then a lookup. The digest covers the whole body, the sender's key
  * included, so a digest and a signature fix what was checked; validity is a
  * pure function of them, so remembering cannot change an outcome, and only
- * valid results are kept. 65,536 entries (about 10 MB) cover tens of seconds
+ * valid results are kept. 65,536 entries (about 15 MB) cover tens of seconds
  * of the target load between admission and execution. Drop policy: evict
  * the least recently used.
  */
