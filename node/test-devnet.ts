@@ -96,8 +96,26 @@ export class TestDevnet {
   async startAll(names = this.manifest.validators.map((v) => v.name)): Promise<void> {
     for (const name of names) this.start(name);
     await Promise.all(
-      names.map((name) => until(`${name} to serve RPC`, () => this.client(name).status(), 60_000)),
+      names.map((name) =>
+        until(`${name} to serve RPC`, () => this.client(name).status(), 60_000).catch((error) => {
+          throw new Error(`${(error as Error).message}\n${this.diagnosis(name)}`);
+        }),
+      ),
     );
+  }
+
+  /** A validator's process state and the end of its log, for a test that failed waiting on it. */
+  diagnosis(name: string): string {
+    const child = this.children.get(name);
+    const state =
+      child === undefined ? "not started" : `exit code ${child.exitCode}, signal ${child.signalCode}`;
+    let log = "";
+    try {
+      log = readFileSync(join(this.validator(name).dataDir, "node.log"), "utf8");
+    } catch {
+      log = "(no log)";
+    }
+    return `${name}: ${state}; last log lines:\n${log.trimEnd().split("\n").slice(-15).join("\n")}`;
   }
 
   /** SIGKILL: no chance to flush or close anything. */
