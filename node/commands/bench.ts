@@ -15,6 +15,11 @@ export function register(program: Command): void {
     .requiredOption("--key <file>", "funded key file that pays for the senders (e.g. the devnet faucet)")
     .option("--tps <n>", "target submission rate", "1000")
     .option("--duration <seconds>", "how long to submit", "60")
+    .option(
+      "--warmup <seconds>",
+      "first offer the same load this long, not counted (a fresh node is slower while its JIT compiles)",
+      "0",
+    )
     .option("--senders <n>", "number of sender accounts")
     .option("--passphrase-file <file>", "passphrase of an encrypted keystore")
     .option(
@@ -24,16 +29,25 @@ export function register(program: Command): void {
     .action(async (options) => {
       const tps = Number(options.tps);
       const durationS = Number(options.duration);
+      const warmupS = Number(options.warmup);
       if (!(tps > 0) || !(durationS > 0))
         throw new UsageError("--tps and --duration must be positive numbers");
-      const result = await runLoad({
+      if (!(warmupS >= 0)) throw new UsageError("--warmup must be a number of seconds, 0 or more");
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const load = {
         rpcs: options.rpc,
         tps,
-        durationS,
         faucet: await loadKeyPair(options.key, options.passphraseFile),
         ...(options.senders !== undefined ? { senders: Number(options.senders) } : {}),
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
+        log,
+      };
+      if (warmupS > 0) {
+        const warm = await runLoad({ ...load, durationS: warmupS });
+        log(
+          `warm-up: ${warm.finalTransactions} final in ${warmupS} s, p50 ${warm.p50Ms.toFixed(0)} ms (not counted)`,
+        );
+      }
+      const result = await runLoad({ ...load, durationS });
       if (options.json) return printJson(result);
       process.stdout.write(
         `submitted ${result.submitted} (${result.submittedTps.toFixed(0)} tx/s), refused ${result.refused}\n` +
