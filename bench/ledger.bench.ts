@@ -6,6 +6,11 @@
  * - raw RocksDB: batched puts per second, same batch size and sync setting;
  * - ed25519: signature verifications per second through spec `verify`.
  * Target: ledger tx/s at least 0.5 x the lower bound.
+ *
+ * Then catch-up: many small commits handed over at once, as a node that
+ * fell behind receives them, against the same commits awaited one by one.
+ * The ledger writes the commits executed during a write as one batch, so
+ * the first rate should exceed the second.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -146,6 +151,58 @@ async function ledgerTransfersPerSecond(
   return rate(COMMITS_PER_ROUND * COMMIT_TRANSACTIONS, performance.now() - started);
 }
 
+/** Catch-up: commits of a few transfers each, enough for a few seconds of work. */
+const CATCH_UP_COMMITS = 600;
+const CATCH_UP_TRANSACTIONS = 20;
+
+function smallCommits(keys: readonly KeyPair[], addresses: readonly Uint8Array[]): Uint8Array[][] {
+  const signers = keys.map((k) => createSigner(k.secretKey));
+  const nonces = new Array<number>(keys.length).fill(0);
+  let next = 0;
+  return Array.from({ length: CATCH_UP_COMMITS }, () =>
+    Array.from({ length: CATCH_UP_TRANSACTIONS }, () => {
+      const s = next++ % keys.length;
+      const body: TransactionBody = {
+        chainId: CHAIN_ID,
+        sender: keys[s]!.publicKey,
+        nonce: nonces[s]!++,
+        fee: 10n,
+        kind: CoreKind.Transfer,
+        payload: encodeTransferPayload({ to: addresses[(s + 1) % keys.length]!, amount: 1n }),
+      };
+      return encodeTransaction({ ...body, signature: signers[s]!(transactionDigest(body)) });
+    }),
+  );
+}
+
+/** Commits per second into a fresh ledger: all handed over at once, or each awaited before the next. */
+async function catchUpCommitsPerSecond(
+  genesis: ReturnType<typeof createGenesis>,
+  commits: readonly Uint8Array[][],
+  feeRecipient: Uint8Array,
+  atOnce: boolean,
+): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "hyperspace-bench-catchup-"));
+  const store = await openRocksStore(dir);
+  try {
+    const ledger = await Ledger.open({ store, genesis });
+    const input = (c: number) => ({ index: c + 1, timestampMs: c, feeRecipient, transactions: commits[c]! });
+    const check = (result: ApplyResult) =>
+      assertTrue(result.receipts.length === CATCH_UP_TRANSACTIONS && result.receipts.every((r) => r.success));
+    const started = performance.now();
+    if (atOnce)
+      for (const result of await Promise.all(commits.map((_, c) => ledger.applyCommit(input(c)))))
+        check(result);
+    else for (let c = 0; c < commits.length; c++) check(await ledger.applyCommit(input(c)));
+    const perSecond = rate(commits.length, performance.now() - started);
+    await ledger.close();
+    return perSecond;
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function bench(): Promise<void> {
   const keys = seededKeys(SENDERS);
   const addresses = keys.map((k) => addressFromPublicKey(k.publicKey));
@@ -181,6 +238,13 @@ export async function bench(): Promise<void> {
     rmSync(ledgerDir, { recursive: true, force: true });
   }
 
+  const catchUp = { atOnce: [] as number[], oneByOne: [] as number[] };
+  const small = smallCommits(keys.slice(0, 200), addresses.slice(0, 200));
+  for (let round = 0; round < 3; round++) {
+    catchUp.oneByOne.push(await catchUpCommitsPerSecond(genesis, small, addresses[0]!, false));
+    catchUp.atOnce.push(await catchUpCommitsPerSecond(genesis, small, addresses[0]!, true));
+  }
+
   const rocks = Math.round(median(figures.rocks));
   const verifies = Math.round(median(figures.verifies));
   const ledger = Math.round(median(figures.ledger));
@@ -195,5 +259,11 @@ export async function bench(): Promise<void> {
   console.log(
     `ledger tx/s = ${ledger} (${(ledger / bound).toFixed(2)} x min bound = ${bound} tx/s; target 0.50)` +
       ` [commits of ${COMMIT_TRANSACTIONS} transfers, ${SENDERS} accounts, synced RocksDB; rounds ${range(figures.ledger)}]`,
+  );
+  const atOnce = Math.round(median(catchUp.atOnce));
+  const oneByOne = Math.round(median(catchUp.oneByOne));
+  console.log(
+    `ledger catch-up commits/s = ${atOnce} handed over at once (${(atOnce / oneByOne).toFixed(2)} x ${oneByOne} awaited one by one)` +
+      ` [${CATCH_UP_COMMITS} commits of ${CATCH_UP_TRANSACTIONS} transfers, synced RocksDB; rounds ${range(catchUp.atOnce)} and ${range(catchUp.oneByOne)}]`,
   );
 }

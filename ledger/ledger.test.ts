@@ -84,6 +84,43 @@ describe("ledger persistence", () => {
     );
   });
 
+  it("applies commits handed over all at once like one by one", async () => {
+    await fc.assert(
+      fc.asyncProperty(arbitraryCommits, async (commits) => {
+        // The transactions, and the results one commit at a time, from an in-memory ledger.
+        const sequential = await open(new MemoryStore());
+        const inputs: ReturnType<typeof commit>[] = [];
+        const expected: Awaited<ReturnType<Ledger["applyCommit"]>>[] = [];
+        const history: Uint8Array[] = [];
+        for (let i = 0; i < commits.length; i++) {
+          const txs = buildOps(commits[i]!, (k) => sequential.getAccount(ADDRESSES[k]!).nonce, history);
+          inputs.push(commit(i + 1, txs));
+          expected.push(await sequential.applyCommit(inputs.at(-1)!));
+        }
+        const dir = tempDir();
+        const rocks = await openRocksStore(dir);
+        const ledger = await open(rocks);
+        const results = await Promise.all(inputs.map((input) => ledger.applyCommit(input)));
+        for (const [i, result] of results.entries()) {
+          assert.equal(toHex(result.stateRoot), toHex(expected[i]!.stateRoot), `commit ${i + 1}`);
+          assert.deepEqual(result.receipts, expected[i]!.receipts);
+          assert.deepEqual(result.rejected, expected[i]!.rejected);
+        }
+        assert.equal(ledger.lastAppliedIndex, inputs.length);
+        await ledger.close();
+        const reopened = await open(rocks);
+        assert.equal(reopened.lastAppliedIndex, inputs.length);
+        assert.equal(toHex(reopened.stateRoot), toHex(sequential.stateRoot));
+        for (const r of expected.flatMap((e) => e.receipts))
+          assert.equal((await reopened.getReceipt(r.txHash))?.commitIndex, r.commitIndex);
+        await reopened.close();
+        await rocks.close();
+        rmSync(dir, { recursive: true, force: true });
+      }),
+      { seed, numRuns: 25 },
+    );
+  });
+
   it("reopens at the last applied commit with its accounts, receipts and commit records", async () => {
     const dir = tempDir();
     let store = await openRocksStore(dir);
@@ -185,6 +222,51 @@ describe("ledger persistence", () => {
     const reopened = await open(store);
     assert.equal(reopened.lastAppliedIndex, 0);
     assert.equal(reopened.getAccount(ADDRESSES[0]!).nonce, 0);
+  });
+
+  it("writes the commits executed during a write together, and resolves each once it is written", async () => {
+    class GatedStore extends MemoryStore {
+      writes = 0;
+      private gate: Promise<void> | null = null;
+      private open = () => {};
+      hold(): void {
+        this.gate = new Promise((resolve) => (this.open = resolve));
+      }
+      release(): void {
+        this.open();
+      }
+      override async write(batch: WriteBatch): Promise<void> {
+        this.writes++;
+        await this.gate;
+        return super.write(batch);
+      }
+    }
+    const txs = [0, 1, 2, 3].map((nonce) => transfer(nonce, 1n));
+    // Commit 3 repeats commit 2's transaction, which is executed but not yet written when commit 3 runs.
+    const inputs = [[txs[0]!], [txs[1]!], [txs[1]!, txs[2]!], [txs[3]!]].map((t, i) => commit(i + 1, t));
+    const sequential = await open(new MemoryStore());
+    const expected = [];
+    for (const input of inputs) expected.push(await sequential.applyCommit(input));
+
+    const store = new GatedStore();
+    const ledger = await open(store);
+    store.writes = 0;
+    store.hold();
+    let resolved = 0;
+    const all = Promise.all(inputs.map((input) => ledger.applyCommit(input).finally(() => resolved++)));
+    while (ledger.getAccount(ADDRESSES[0]!).nonce < 4) await new Promise((r) => setImmediate(r));
+    assert.equal(resolved, 0, "no commit resolves before its write");
+    assert.equal(ledger.lastAppliedIndex, 0);
+    store.release();
+    const results = await all;
+    assert.equal(store.writes, 2, "commit 1 alone, then commits 2 to 4 in one batch");
+    assert.deepEqual(
+      results.map((r) => [toHex(r.stateRoot), r.receipts, r.rejected]),
+      expected.map((r) => [toHex(r.stateRoot), r.receipts, r.rejected]),
+    );
+    assert.equal(results[2]!.receipts.length, 1, "the repeated transaction runs once");
+    assert.equal(ledger.lastAppliedIndex, 4);
+    assert.equal((await ledger.getCommitRecord(4))?.executed, 1);
   });
 
   it("serialises concurrent applyCommit calls in call order", async () => {

@@ -46,6 +46,12 @@ import type { ValidatorEntry } from "./validator.ts";
  * leaves the store at the last fully applied commit, and reopening resumes
  * there. Applying a commit at or below the last applied index is a no-op.
  *
+ * Writes are group commits. Execution does not wait for a commit's write:
+ * the commits executed while one batch is being written go to the store
+ * together in the next batch, and each `applyCommit` resolves once its own
+ * batch is written. The store thus sees one write per batch, not one per
+ * commit, and a slow write delays results without stalling execution.
+ *
  * The ledger does not own the store: `close` stops the ledger, and whoever
  * opened the store closes it.
  */
@@ -96,11 +102,31 @@ const RECEIPT_LOOKUP_CONCURRENCY = 256;
  */
 export const SNAPSHOTS_KEPT = 2;
 
+/** Commits executed in memory and waiting to be written together. */
+interface WriteGroup {
+  readonly batch: WriteBatch;
+  /** The last commit in the batch: the store's last-applied record once it is written. */
+  last: CommitRecord;
+  /** Receipts in the batch, by transaction hash key (a duplicate must be found before it is written). */
+  readonly receipts: string[];
+  readonly written: Promise<void>;
+  readonly settle: (error: Error | null) => void;
+}
+
 export class Ledger {
   private closed = false;
   /** Set when a write failed after memory moved on: memory is ahead of disk, so the ledger refuses all use. */
   private failure: Error | null = null;
+  /** Execution in commit order; each step ends once its commit is applied in memory. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The commits executed since the last write began, if any. */
+  private group: WriteGroup | null = null;
+  /** The batch being written, if any. */
+  private writing: WriteGroup | null = null;
+  /** Receipts executed but not yet written, by transaction hash key. */
+  private readonly unwritten = new Set<string>();
+  /** The last commit whose batch is written (`last` is the last one executed). */
+  private durable: CommitRecord;
   /** Checkpoint snapshots, oldest first, at most SNAPSHOTS_KEPT. */
   private snapshots: StateSnapshot[] = [];
   private readonly snapshotIntervalCommits: number;
@@ -116,6 +142,7 @@ export class Ledger {
   ) {
     this.snapshotIntervalCommits = options.snapshotIntervalCommits ?? 0;
     this.syncCommits = options.syncCommits ?? true;
+    this.durable = last;
     this.captureIfCheckpoint();
   }
 
@@ -172,16 +199,17 @@ export class Ledger {
     return new Ledger(store, state, registry, last, digest, options);
   }
 
+  /** The last commit applied and written; its record and receipts can be read. */
   get lastAppliedIndex(): number {
-    return this.last.index;
+    return this.durable.index;
   }
 
   get lastCommit(): CommitRecord {
-    return this.last;
+    return this.durable;
   }
 
   get stateRoot(): Uint8Array {
-    return this.last.stateRoot;
+    return this.durable.stateRoot;
   }
 
   get params(): ChainParams {
@@ -197,9 +225,10 @@ export class Ledger {
   }
 
   /**
-   * Executes one commit and persists its outcome atomically. Calls are
-   * serialised. Index must be lastAppliedIndex + 1; an index at or below the
-   * last applied one is a no-op that returns the recorded root.
+   * Executes one commit and persists its outcome atomically; resolves once
+   * it is written. Calls are serialised. Index must be the last executed
+   * index + 1; an index at or below the last applied one is a no-op that
+   * returns the recorded root.
    */
   applyCommit(input: CommitInput): Promise<ApplyResult> {
     // Decoding and signature checks need no state, so they start at once and
@@ -209,26 +238,31 @@ export class Ledger {
         ? prepareTransactionsParallel(input.transactions, this.state.params.chainId)
         : null;
     prepared?.catch(() => undefined); // awaited (and rethrown) in applyNow
-    const run = this.queue.then(() => this.applyNow(input, prepared));
-    this.queue = run.catch(() => undefined);
-    return run;
+    const executed = this.queue.then(() => this.applyNow(input, prepared));
+    this.queue = executed.catch(() => undefined);
+    return executed.then(async ({ result, written }) => {
+      await written;
+      return result;
+    });
   }
 
   private async applyNow(
     input: CommitInput,
     preparing: Promise<PreparedTransaction[]> | null,
-  ): Promise<ApplyResult> {
+  ): Promise<{ result: ApplyResult; written: Promise<void> }> {
     this.checkUsable();
     if (input.index <= this.last.index) {
-      const record = input.index === this.last.index ? this.last : await this.getCommitRecord(input.index);
+      await this.allWritten();
+      const record = await this.getCommitRecord(input.index);
       assert(record !== null, `commit ${input.index} was applied, so it has a record`);
-      return {
+      const result = {
         index: input.index,
         stateRoot: record.stateRoot,
         alreadyApplied: true,
         receipts: [],
         rejected: [],
       };
+      return { result, written: Promise.resolve() };
     }
     if (input.index !== this.last.index + 1) {
       throw new LedgerError("COMMIT_OUT_OF_ORDER", `commit ${input.index} after ${this.last.index}`, {
@@ -256,14 +290,20 @@ export class Ledger {
       executedBefore.has(key),
     );
 
-    const batch = new WriteBatch();
+    const group = this.openGroup();
+    const batch = group.batch;
     let record: CommitRecord;
     try {
       for (const write of this.state.apply(execution.changes)) {
         if (write.value === null) batch.delete(write.key);
         else batch.put(write.key, write.value);
       }
-      for (const receipt of execution.receipts) batch.put(receiptKey(receipt.txHash), encodeReceipt(receipt));
+      for (const receipt of execution.receipts) {
+        batch.put(receiptKey(receipt.txHash), encodeReceipt(receipt));
+        const key = byteKey(receipt.txHash);
+        group.receipts.push(key);
+        this.unwritten.add(key);
+      }
       record = {
         index: input.index,
         stateRoot: this.state.root(),
@@ -275,20 +315,74 @@ export class Ledger {
       const recordBytes = encodeCommitRecord(record);
       batch.put(commitRecordKey(input.index), recordBytes);
       batch.put(LAST_APPLIED_KEY, recordBytes);
-      await this.store.write(batch, { sync: this.syncCommits });
     } catch (error) {
+      // Memory may be part-way through the commit: nothing more may be written, and the open group fails.
       this.failure = error as Error;
+      this.writeNextGroup();
       throw error;
     }
+    group.last = record;
     this.last = record;
     this.captureIfCheckpoint();
-    return {
+    this.writeNextGroup();
+    const result = {
       index: input.index,
       stateRoot: record.stateRoot,
       alreadyApplied: false,
       receipts: execution.receipts,
       rejected: execution.rejected,
     };
+    return { result, written: group.written };
+  }
+
+  /** The group the next executed commit joins. */
+  private openGroup(): WriteGroup {
+    if (this.group !== null) return this.group;
+    let settle!: (error: Error | null) => void;
+    const written = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === null ? resolve() : reject(error));
+    });
+    written.catch(() => undefined); // the callers waiting on it handle the failure
+    this.group = { batch: new WriteBatch(), last: this.last, receipts: [], written, settle };
+    return this.group;
+  }
+
+  /** Starts writing the open group unless a write is in progress (its end starts the next one). */
+  private writeNextGroup(): void {
+    const group = this.group;
+    if (this.writing !== null || group === null) return;
+    this.group = null;
+    this.writing = group;
+    const write =
+      this.failure === null
+        ? this.store.write(group.batch, { sync: this.syncCommits })
+        : Promise.reject(this.failure);
+    write.then(
+      () => {
+        this.durable = group.last;
+        this.finishWrite(group, null);
+      },
+      (error: Error) => {
+        this.failure ??= error;
+        this.finishWrite(group, error);
+      },
+    );
+  }
+
+  private finishWrite(group: WriteGroup, error: Error | null): void {
+    for (const key of group.receipts) this.unwritten.delete(key);
+    this.writing = null;
+    group.settle(error);
+    this.writeNextGroup();
+  }
+
+  /** Resolves once every executed commit is written (or its write failed). */
+  private async allWritten(): Promise<void> {
+    for (;;) {
+      const pending = this.writing ?? this.group;
+      if (pending === null) return;
+      await pending.written.catch(() => undefined);
+    }
   }
 
   /**
@@ -359,6 +453,7 @@ export class Ledger {
     }
     this.state = state;
     this.last = record;
+    this.durable = record;
     this.snapshots = [];
     this.captureIfCheckpoint();
   }
@@ -383,8 +478,13 @@ export class Ledger {
 
   private async findReceipts(hashKeys: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
-    for (let i = 0; i < hashKeys.length; i += RECEIPT_LOOKUP_CONCURRENCY) {
-      const chunk = hashKeys.slice(i, i + RECEIPT_LOOKUP_CONCURRENCY);
+    const stored: string[] = [];
+    for (const key of hashKeys) {
+      if (this.unwritten.has(key)) found.add(key);
+      else stored.push(key);
+    }
+    for (let i = 0; i < stored.length; i += RECEIPT_LOOKUP_CONCURRENCY) {
+      const chunk = stored.slice(i, i + RECEIPT_LOOKUP_CONCURRENCY);
       const values = await Promise.all(chunk.map((k) => this.store.get(receiptKey(fromByteKey(k)))));
       values.forEach((v, j) => {
         if (v !== null) found.add(chunk[j]!);
@@ -456,6 +556,7 @@ export class Ledger {
   /** Stops the ledger after any commit in progress. The store stays open. */
   async close(): Promise<void> {
     await this.queue;
+    await this.allWritten();
     this.closed = true;
   }
 
