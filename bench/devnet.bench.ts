@@ -136,7 +136,7 @@ export async function bench(): Promise<void> {
       `offered load = ${offered} tx/s for ${DURATION_S} s; submitted ${result.submittedTps.toFixed(0)} tx/s`,
     );
     console.log(
-      `committed tx/s = ${result.committedTps.toFixed(0)} (${(result.committedTps / bound).toFixed(2)} x signature bound = ${bound.toFixed(0)} tx/s: ${verifyRate.toFixed(0)} verifies/s on ${availableParallelism()} cores / ${VALIDATORS} validators, the higher of ${verifyBefore.toFixed(0)} before and ${verifyAfter.toFixed(0)} after the run; target >= 0.50)`,
+      `committed tx/s = ${result.committedTps.toFixed(0)} (${(result.committedTps / bound).toFixed(3)} x signature bound = ${bound.toFixed(0)} tx/s: ${verifyRate.toFixed(0)} verifies/s on ${availableParallelism()} cores / ${VALIDATORS} validators, the higher of ${verifyBefore.toFixed(0)} before and ${verifyAfter.toFixed(0)} after the run; target >= 0.50)`,
     );
     console.log(
       `submit-to-final p50 = ${result.p50Ms.toFixed(0)} ms (target < 500 ms), p99 = ${result.p99Ms.toFixed(0)} ms`,
