@@ -113,20 +113,30 @@ function assertTrue(value: boolean): void {
   if (!value) throw new Error("bench self-check failed");
 }
 
+function signedTransfer(
+  sign: (digest: Uint8Array) => Uint8Array,
+  sender: Uint8Array,
+  nonce: number,
+  to: Uint8Array,
+  amount: bigint,
+): Uint8Array {
+  const body: TransactionBody = {
+    chainId: CHAIN_ID,
+    sender,
+    nonce,
+    fee: 10n,
+    kind: CoreKind.Transfer,
+    payload: encodeTransferPayload({ to, amount }),
+  };
+  return encodeTransaction({ ...body, signature: sign(transactionDigest(body)) });
+}
+
 function signedCommits(keys: readonly KeyPair[], addresses: readonly Uint8Array[]): Uint8Array[][] {
   const signers = keys.map((k) => createSigner(k.secretKey));
   return Array.from({ length: COMMITS }, (_, c) =>
-    keys.map((k, s) => {
-      const body: TransactionBody = {
-        chainId: CHAIN_ID,
-        sender: k.publicKey,
-        nonce: c,
-        fee: 10n,
-        kind: CoreKind.Transfer,
-        payload: encodeTransferPayload({ to: addresses[(s + c + 1) % SENDERS]!, amount: 1n + BigInt(c) }),
-      };
-      return encodeTransaction({ ...body, signature: signers[s]!(transactionDigest(body)) });
-    }),
+    keys.map((k, s) =>
+      signedTransfer(signers[s]!, k.publicKey, c, addresses[(s + c + 1) % SENDERS]!, 1n + BigInt(c)),
+    ),
   );
 }
 
@@ -162,15 +172,13 @@ function smallCommits(keys: readonly KeyPair[], addresses: readonly Uint8Array[]
   return Array.from({ length: CATCH_UP_COMMITS }, () =>
     Array.from({ length: CATCH_UP_TRANSACTIONS }, () => {
       const s = next++ % keys.length;
-      const body: TransactionBody = {
-        chainId: CHAIN_ID,
-        sender: keys[s]!.publicKey,
-        nonce: nonces[s]!++,
-        fee: 10n,
-        kind: CoreKind.Transfer,
-        payload: encodeTransferPayload({ to: addresses[(s + 1) % keys.length]!, amount: 1n }),
-      };
-      return encodeTransaction({ ...body, signature: signers[s]!(transactionDigest(body)) });
+      return signedTransfer(
+        signers[s]!,
+        keys[s]!.publicKey,
+        nonces[s]!++,
+        addresses[(s + 1) % keys.length]!,
+        1n,
+      );
     }),
   );
 }
