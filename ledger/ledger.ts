@@ -107,8 +107,8 @@ interface WriteGroup {
   readonly batch: WriteBatch;
   /** The last commit in the batch: the store's last-applied record once it is written. */
   last: CommitRecord;
-  /** Receipts in the batch, by transaction hash key (a duplicate must be found before it is written). */
-  readonly receipts: string[];
+  /** Receipts in the batch, by transaction hash key (a repeated transaction must be found before it is written). */
+  readonly receipts: Set<string>;
   readonly written: Promise<void>;
   readonly settle: (error: Error | null) => void;
 }
@@ -123,8 +123,6 @@ export class Ledger {
   private group: WriteGroup | null = null;
   /** The batch being written, if any. */
   private writing: WriteGroup | null = null;
-  /** Receipts executed but not yet written, by transaction hash key. */
-  private readonly unwritten = new Set<string>();
   /** The last commit whose batch is written (`last` is the last one executed). */
   private durable: CommitRecord;
   /** Checkpoint snapshots, oldest first, at most SNAPSHOTS_KEPT. */
@@ -300,9 +298,7 @@ export class Ledger {
       }
       for (const receipt of execution.receipts) {
         batch.put(receiptKey(receipt.txHash), encodeReceipt(receipt));
-        const key = byteKey(receipt.txHash);
-        group.receipts.push(key);
-        this.unwritten.add(key);
+        group.receipts.add(byteKey(receipt.txHash));
       }
       record = {
         index: input.index,
@@ -343,7 +339,7 @@ export class Ledger {
       settle = (error) => (error === null ? resolve() : reject(error));
     });
     written.catch(() => undefined); // the callers waiting on it handle the failure
-    this.group = { batch: new WriteBatch(), last: this.last, receipts: [], written, settle };
+    this.group = { batch: new WriteBatch(), last: this.last, receipts: new Set(), written, settle };
     return this.group;
   }
 
@@ -370,7 +366,6 @@ export class Ledger {
   }
 
   private finishWrite(group: WriteGroup, error: Error | null): void {
-    for (const key of group.receipts) this.unwritten.delete(key);
     this.writing = null;
     group.settle(error);
     this.writeNextGroup();
@@ -479,8 +474,9 @@ export class Ledger {
   private async findReceipts(hashKeys: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
     const stored: string[] = [];
+    // A receipt executed but not yet written is in the batch being written or the open one.
     for (const key of hashKeys) {
-      if (this.unwritten.has(key)) found.add(key);
+      if (this.writing?.receipts.has(key) || this.group?.receipts.has(key)) found.add(key);
       else stored.push(key);
     }
     for (let i = 0; i < stored.length; i += RECEIPT_LOOKUP_CONCURRENCY) {
