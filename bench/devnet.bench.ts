@@ -6,7 +6,8 @@
  * thread per core, the higher of a measurement before and one after the
  * devnet runs) divided by the 4 validators, since every validator verifies
  * every transaction. Target: at least 0.5 of that bound, with p50
- * under 500 ms.
+ * under 500 ms; the bench offers just over that load by default and prints
+ * whether each half was met.
  *
  * The measured minute is a validator's steady state: the devnet first runs
  * the same load for a warm-up (20 s, not counted), so most of the JIT
@@ -25,15 +26,20 @@ import { TestDevnet } from "../node/test-devnet.ts";
 
 const VALIDATORS = 4;
 const DURATION_S = Number(process.env.BENCH_DEVNET_SECONDS ?? 60);
-/** Offered load; BENCH_DEVNET_TPS overrides it. */
-const TARGET_TPS = Number(process.env.BENCH_DEVNET_TPS ?? 1_000);
 /**
- * Or the offered load as a fraction of the signature bound measured just
- * before the run (BENCH_DEVNET_RATIO=0.4), for comparisons across hours in
- * which the host's speed drifts.
+ * The offered load, as a fraction of the signature bound measured just
+ * before the run (BENCH_DEVNET_RATIO), so that runs in hours in which the
+ * host's speed drifts stay comparable. The default asks for the target: a
+ * devnet that keeps up commits a little less than it is offered over the
+ * measured minute (the committed rate runs until the last transaction is
+ * final, about a p99 after the last submission) and the bound measured after
+ * the run may come out higher, so 0.515 offered is 0.50 committed.
  */
-const TARGET_RATIO =
-  process.env.BENCH_DEVNET_RATIO === undefined ? null : Number(process.env.BENCH_DEVNET_RATIO);
+const TARGET_RATIO = Number(process.env.BENCH_DEVNET_RATIO ?? 0.515);
+/** Or a fixed offered load in tx/s (BENCH_DEVNET_TPS), which takes precedence over the ratio. */
+const TARGET_TPS = process.env.BENCH_DEVNET_TPS === undefined ? null : Number(process.env.BENCH_DEVNET_TPS);
+const TARGET_COMMITTED_RATIO = 0.5;
+const TARGET_P50_MS = 500;
 /** The same load runs this long before the measured one (BENCH_DEVNET_WARMUP_SECONDS; 0 for none). */
 const WARMUP_S = Number(process.env.BENCH_DEVNET_WARMUP_SECONDS ?? 20);
 const VERIFY_SECONDS = 2;
@@ -93,8 +99,9 @@ function meanCpuSince(devnet: TestDevnet, before: (number | null)[]): number | n
 export async function bench(): Promise<void> {
   // The host's speed drifts; a bound taken in a slow spell would flatter the ratio, so the
   // verify rate is measured before and after the devnet runs and the higher one is used.
-  const verifyBefore = await verifyRateAllCores();
-  const offered = TARGET_RATIO === null ? TARGET_TPS : Math.round((TARGET_RATIO * verifyBefore) / VALIDATORS);
+  // The first measurement of a process often comes out low, so the one before is the higher of two.
+  const verifyBefore = Math.max(await verifyRateAllCores(), await verifyRateAllCores());
+  const offered = TARGET_TPS ?? Math.round((TARGET_RATIO * verifyBefore) / VALIDATORS);
   const devnet = await TestDevnet.create(VALIDATORS);
   try {
     await devnet.startAll();
@@ -135,11 +142,16 @@ export async function bench(): Promise<void> {
     console.log(
       `offered load = ${offered} tx/s for ${DURATION_S} s; submitted ${result.submittedTps.toFixed(0)} tx/s`,
     );
+    const ratio = result.committedTps / bound;
     console.log(
-      `committed tx/s = ${result.committedTps.toFixed(0)} (${(result.committedTps / bound).toFixed(3)} x signature bound = ${bound.toFixed(0)} tx/s: ${verifyRate.toFixed(0)} verifies/s on ${availableParallelism()} cores / ${VALIDATORS} validators, the higher of ${verifyBefore.toFixed(0)} before and ${verifyAfter.toFixed(0)} after the run; target >= 0.50)`,
+      `committed tx/s = ${result.committedTps.toFixed(0)} (${ratio.toFixed(3)} x signature bound = ${bound.toFixed(0)} tx/s: ${verifyRate.toFixed(0)} verifies/s on ${availableParallelism()} cores / ${VALIDATORS} validators, the higher of ${verifyBefore.toFixed(0)} before and ${verifyAfter.toFixed(0)} after the run; target >= ${TARGET_COMMITTED_RATIO.toFixed(2)})`,
     );
     console.log(
-      `submit-to-final p50 = ${result.p50Ms.toFixed(0)} ms (target < 500 ms), p99 = ${result.p99Ms.toFixed(0)} ms`,
+      `submit-to-final p50 = ${result.p50Ms.toFixed(0)} ms (target < ${TARGET_P50_MS} ms), p99 = ${result.p99Ms.toFixed(0)} ms`,
+    );
+    const verdict = (met: boolean) => (met ? "met" : "not met");
+    console.log(
+      `target: throughput ${verdict(ratio >= TARGET_COMMITTED_RATIO)}, latency ${verdict(result.p50Ms < TARGET_P50_MS)}`,
     );
     console.log(
       `final transactions = ${result.finalTransactions} of ${result.submitted} submitted (${result.refused} refused)`,
