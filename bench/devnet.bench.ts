@@ -33,7 +33,7 @@ const DURATION_S = Number(process.env.BENCH_DEVNET_SECONDS ?? 60);
  * devnet that keeps up commits a little less than it is offered over the
  * measured minute (the committed rate runs until the last transaction is
  * final, about a p99 after the last submission) and the bound measured after
- * the run may come out higher, so 0.515 offered is 0.50 committed.
+ * the run may come out higher, so it offers 0.515 to commit at least 0.50.
  */
 const TARGET_RATIO = Number(process.env.BENCH_DEVNET_RATIO ?? 0.515);
 /** Or a fixed offered load in tx/s (BENCH_DEVNET_TPS), which takes precedence over the ratio. */
