@@ -3,10 +3,9 @@ import {
   addressFromPublicKey,
   byteKey,
   CodecError,
-  decodeTransaction,
+  decodeTransactionOnce,
   isVerifiedTransaction,
   type Transaction,
-  transactionDigest,
   verifyTransaction,
 } from "../spec/index.ts";
 import type { RejectionReason } from "./receipt.ts";
@@ -52,14 +51,14 @@ export function senderAddress(publicKey: Uint8Array): Uint8Array {
 type Decoded = { readonly tx: Transaction; readonly txHash: Uint8Array };
 
 function decodeForChain(bytes: Uint8Array, chainId: string): Decoded | PreparedTransaction {
-  let tx: Transaction;
+  let decoded: { tx: Transaction; digest: Uint8Array };
   try {
-    tx = decodeTransaction(bytes);
+    decoded = decodeTransactionOnce(bytes);
   } catch (error) {
     if (error instanceof CodecError) return { ok: false, txHash: null, reason: "MALFORMED" };
     throw error;
   }
-  const txHash = transactionDigest(tx);
+  const { tx, digest: txHash } = decoded;
   if (tx.chainId !== chainId) return { ok: false, txHash, reason: "WRONG_CHAIN" };
   return { tx, txHash };
 }
@@ -74,7 +73,7 @@ function finish(decoded: Decoded, signatureValid: boolean): PreparedTransaction 
 export function prepareTransaction(bytes: Uint8Array, chainId: string): PreparedTransaction {
   const decoded = decodeForChain(bytes, chainId);
   if ("ok" in decoded) return decoded;
-  return finish(decoded, verifyTransaction(decoded.tx));
+  return finish(decoded, verifyTransaction(decoded.tx, decoded.txHash));
 }
 
 /** Synchronous preparation (signatures checked one by one on this thread). */
@@ -95,7 +94,7 @@ export async function prepareTransactionsParallel(
 ): Promise<PreparedTransaction[]> {
   const decoded = transactions.map((bytes) => decodeForChain(bytes, chainId));
   // A signature this process verified before (at mempool admission) is looked up, not checked again.
-  const unchecked = decoded.map((d) => ("ok" in d || isVerifiedTransaction(d.tx) ? null : d));
+  const unchecked = decoded.map((d) => ("ok" in d || isVerifiedTransaction(d.tx, d.txHash) ? null : d));
   const pending = unchecked.filter((d): d is Decoded => d !== null);
   const valid = await verifySignatures(
     pending.map((d) => ({ signature: d.tx.signature, message: d.txHash, publicKey: d.tx.sender })),

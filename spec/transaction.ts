@@ -102,16 +102,15 @@ export function signTransaction(body: TransactionBody, keys: KeyPair): Transacti
 const VERIFIED_TRANSACTIONS_MAX = 65_536;
 const verifiedSignatures = new LRUCache<string, Uint8Array>({ max: VERIFIED_TRANSACTIONS_MAX });
 
-/** True if this process has already found this transaction's signature valid. */
-export function isVerifiedTransaction(tx: Transaction): boolean {
-  const known = verifiedSignatures.get(byteKey(transactionDigest(tx)));
+/** True if this process has already found this transaction's signature valid (`digest`: its digest, if known). */
+export function isVerifiedTransaction(tx: Transaction, digest: Uint8Array = transactionDigest(tx)): boolean {
+  const known = verifiedSignatures.get(byteKey(digest));
   return known !== undefined && bytesEqual(known, tx.signature);
 }
 
 /** Checks the transaction's signature over its digest, answered from memory for one already found valid. */
-export function verifyTransaction(tx: Transaction): boolean {
-  if (isVerifiedTransaction(tx)) return true;
-  const digest = transactionDigest(tx);
+export function verifyTransaction(tx: Transaction, digest: Uint8Array = transactionDigest(tx)): boolean {
+  if (isVerifiedTransaction(tx, digest)) return true;
   if (!verify(tx.signature, digest, tx.sender)) return false;
   verifiedSignatures.set(byteKey(digest), tx.signature.slice());
   return true;
@@ -138,4 +137,20 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   if (body !== null) digests.set(tx, hash(Domain.Transaction, ...body));
   decodedTransactions.set(bytes, tx);
   return tx;
+}
+
+/**
+ * A transaction and its digest, for a caller that decodes these bytes once
+ * (execution, for the transactions of other validators' blocks): the
+ * remembered decoding if this process decoded the very same array before
+ * (its mempool admitted it), else a fresh one that is not remembered, which
+ * spares the two weak-map entries and the freeze that sharing needs. The
+ * digest comes from the wire bytes, as `decodeTransaction`'s does.
+ */
+export function decodeTransactionOnce(bytes: Uint8Array): { tx: Transaction; digest: Uint8Array } {
+  const known = decodedTransactions.get(bytes);
+  if (known !== undefined) return { tx: known, digest: transactionDigest(known) };
+  const tx = decodeWith(TransactionCodec, bytes);
+  const body = signedBodyParts(bytes, BODY_FIELDS);
+  return { tx, digest: body === null ? transactionDigest(tx) : hash(Domain.Transaction, ...body) };
 }
