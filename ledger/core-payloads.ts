@@ -45,6 +45,7 @@ export interface UnstakePayload {
 export const TransferPayloadCodec: Codec<TransferPayload> = {
   type: "TransferPayload",
   maxBytes: 64,
+  structural: true,
   toValue: (p) => [p.to, p.amount],
   fromValue(value, type = "TransferPayload") {
     const reader = FieldReader.of(type, value, 2);

@@ -50,6 +50,7 @@ const AUTHOR_MAX = COMMITTEE_SIZE_MAX - 1;
 export const BlockRefCodec: Codec<BlockRef> = {
   type: "BlockRef",
   maxBytes: 64,
+  structural: true,
   toValue: (ref) => [ref.round, ref.author, ref.digest],
   fromValue(value, type = "BlockRef") {
     const reader = FieldReader.of(type, value, 3);
@@ -77,6 +78,7 @@ function bodyValue(block: BlockBody): Encodable[] {
 export const BlockCodec: Codec<Block> = {
   type: "Block",
   maxBytes: BLOCK_BYTES_MAX,
+  structural: true,
   toValue: (block) => [...bodyValue(block), block.signature],
   fromValue(value, type = "Block") {
     const reader = FieldReader.of(type, value, BODY_FIELDS + 1);
@@ -87,9 +89,14 @@ export const BlockCodec: Codec<Block> = {
     const ancestors = reader
       .array("ancestors", BLOCK_ANCESTORS_MAX)
       .map((item, i) => BlockRefCodec.fromValue(item, `${type}.ancestors[${i}]`));
-    const transactions = reader.array("transactions", BLOCK_TRANSACTIONS_MAX).map((item, i) => {
-      return FieldReader.of(`${type}.transactions`, [item], 1).bytes(`[${i}]`, { max: TX_BYTES_MAX });
-    });
+    // A reader per item only to name the item that fails: a block carries thousands.
+    const transactions = reader
+      .array("transactions", BLOCK_TRANSACTIONS_MAX)
+      .map((item, i) =>
+        item instanceof Uint8Array && item.byteLength <= TX_BYTES_MAX
+          ? new Uint8Array(item.buffer, item.byteOffset, item.byteLength)
+          : FieldReader.of(`${type}.transactions`, [item], 1).bytes(`[${i}]`, { max: TX_BYTES_MAX }),
+      );
     const signature = reader.bytes("signature", { exact: SIGNATURE_BYTES });
     return { epoch, round, author, timestampMs, ancestors, transactions, signature };
   },

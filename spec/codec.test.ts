@@ -10,10 +10,19 @@ import {
   arbitraryVoucher,
 } from "./arbitraries.ts";
 import { BlockCodec, blockDigest, decodeBlock, encodeBlock } from "./block.ts";
-import { type Codec, decodeWith, encode, encodeWith } from "./codec.ts";
+import {
+  type Codec,
+  canonicalHeaders,
+  decodeWith,
+  type Encodable,
+  encode,
+  encodesTo,
+  encodeWith,
+  unpackValue,
+} from "./codec.ts";
 import { CommitCodec } from "./commit.ts";
 import { CodecError } from "./errors.ts";
-import { decodeOrCodecError } from "./testing.ts";
+import { decodeOrCodecError, type LooseValue, looseEncode, looseEncodingsRefused } from "./testing.ts";
 import {
   decodeTransaction,
   decodeTransactionOnce,
@@ -96,6 +105,10 @@ for (const [codec, arbitrary] of CASES) {
       }
     });
 
+    it("refuses every other encoding of a value (wider headers, floats for integers)", () => {
+      looseEncodingsRefused(codec, arbitrary);
+    });
+
     it("never throws anything but a CodecError on arbitrary bytes", () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
@@ -105,6 +118,50 @@ for (const [codec, arbitrary] of CASES) {
     });
   });
 }
+
+/** Msgpack trees of every kind the protocol uses, with integers that msgpackr writes as integers. */
+const tree = (leaf: fc.Arbitrary<LooseValue>): fc.Arbitrary<LooseValue> =>
+  fc.letrec<{ value: LooseValue }>((tie) => ({
+    value: fc.oneof({ depthSize: "small" }, leaf, fc.array(tie("value"), { maxLength: 20 })),
+  })).value;
+const plainLeaf: fc.Arbitrary<LooseValue> = fc.oneof(
+  fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+  fc.integer({ min: -300, max: 300 }),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+  fc.string({ maxLength: 40, unit: "grapheme" }),
+  fc.string({ minLength: 250, maxLength: 300 }),
+  fc.uint8Array({ maxLength: 300 }),
+  fc.boolean(),
+  fc.constant(null),
+);
+
+describe("canonical header scan", () => {
+  it("agrees with encoding the unpacked value again, wherever it decides", () => {
+    const leaf = fc.oneof(
+      plainLeaf,
+      fc.uint8Array({ maxLength: 40 }).map((rawText) => ({ rawText })),
+      fc.double(),
+    );
+    fc.assert(
+      fc.property(tree(leaf), fc.array(fc.nat(), { minLength: 1, maxLength: 64 }), (value, choices) => {
+        const bytes = looseEncode(value, choices);
+        const scanned = canonicalHeaders(bytes);
+        const unpacked = unpackValue("Loose", bytes, Number.MAX_SAFE_INTEGER) as Encodable;
+        if (scanned !== null) assert.equal(scanned, encodesTo(unpacked, bytes));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("accepts the canonical encoding of every value without floats or maps", () => {
+    fc.assert(
+      fc.property(tree(plainLeaf), (value) => {
+        assert.equal(canonicalHeaders(encode(value as Encodable)), true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
 
 describe("field checks", () => {
   it("rejects an oversize payload, a wrong-length key and a negative or too large amount", () => {

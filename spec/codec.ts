@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { Packr, Unpackr } from "msgpackr";
 import { AMOUNT_MAX, SAFE_INTEGER_MAX, SIGNATURE_BYTES } from "./constants.ts";
 import { CodecError } from "./errors.ts";
@@ -139,6 +140,14 @@ export interface Codec<T> {
   toValue(value: T): Encodable;
   /** Parses an already-unpacked value; throws CodecError. */
   fromValue(value: unknown, type?: string): T;
+  /**
+   * True when `toValue(fromValue(v))` is `v` itself, field for field, for
+   * every unpacked `v` that `fromValue` accepts (it reads fields in place and
+   * never reorders, fills in or converts them). Such a value is canonical
+   * exactly when each msgpack header in its bytes is the one msgpackr writes,
+   * which `decodeWith` then checks on the bytes instead of encoding again.
+   */
+  readonly structural?: boolean;
 }
 
 export function encodeWith<T>(codec: Codec<T>, value: T): Uint8Array {
@@ -147,11 +156,100 @@ export function encodeWith<T>(codec: Codec<T>, value: T): Uint8Array {
 
 export function decodeWith<T>(codec: Codec<T>, bytes: Uint8Array): T {
   const value = codec.fromValue(unpackValue(codec.type, bytes, codec.maxBytes));
-  // Compared in msgpackr's reused buffer, before anything packs again: no copy.
-  if (Buffer.compare(packr.pack(codec.toValue(value)), bytes) !== 0) {
+  const canonical = codec.structural === true ? canonicalHeaders(bytes) : null;
+  if (canonical === false || (canonical === null && !encodesTo(codec.toValue(value), bytes))) {
     throw new CodecError("NON_CANONICAL", `${codec.type}: not the canonical encoding`, { type: codec.type });
   }
   return value;
+}
+
+/** Whether `value` packs to exactly `bytes`: compared in msgpackr's reused buffer, before anything packs again, so no copy. */
+export function encodesTo(value: Encodable, bytes: Uint8Array): boolean {
+  return Buffer.compare(packr.pack(value), bytes) === 0;
+}
+
+/** Nesting deeper than this is left to `encodesTo`: no protocol value comes near it. */
+const SCAN_DEPTH_MAX = 32;
+const UNDECIDED = -1;
+const NOT_CANONICAL = -2;
+
+/**
+ * Whether every msgpack header in `bytes` (one whole value, already unpacked
+ * without error) is the one msgpackr writes for the value it holds: the
+ * shortest integer form (0..127 and -32..-1 inline; a bigint as int 64, or
+ * as uint 64 from 2^63), the shortest string, bin and array length forms,
+ * and well-formed UTF-8 in strings (msgpackr's encoder writes nothing else).
+ * Null where it leaves the question to encoding again: maps, extensions,
+ * floats (the protocol has none) and very deep nesting. codec.test.ts checks
+ * that it agrees with encoding again.
+ */
+export function canonicalHeaders(bytes: Uint8Array): boolean | null {
+  const end = scanItem(bytes, 0, 0);
+  if (end === UNDECIDED) return null;
+  return end === bytes.byteLength;
+}
+
+/** The offset after the item at `at`, or UNDECIDED, or NOT_CANONICAL. */
+function scanItem(b: Uint8Array, at: number, depth: number): number {
+  const h = b[at]!;
+  if (h < 0x80 || h >= 0xe0 || h === 0xc0 || h === 0xc2 || h === 0xc3) return at + 1;
+  if (h >= 0xa0 && h <= 0xbf) return scanUtf8(b, at + 1, h & 0x1f);
+  if (h >= 0x90 && h <= 0x9f) return scanArray(b, at + 1, h & 0x0f, depth);
+  const u8 = b[at + 1]!;
+  const u16 = (u8 << 8) | b[at + 2]!;
+  const u32 = u16 * 0x10000 + ((b[at + 3]! << 8) | b[at + 4]!);
+  switch (h) {
+    case 0xc4: // bin 8: the shortest form for every length below 256
+      return at + 2 + u8;
+    case 0xc5:
+      return u16 < 0x100 ? NOT_CANONICAL : at + 3 + u16;
+    case 0xc6:
+      return u32 < 0x10000 ? NOT_CANONICAL : at + 5 + u32;
+    case 0xca: // float 32: msgpackr writes integers as integers and other numbers as float 64
+      return NOT_CANONICAL;
+    case 0xcc:
+      return u8 < 0x80 ? NOT_CANONICAL : at + 2;
+    case 0xcd:
+      return u16 < 0x100 ? NOT_CANONICAL : at + 3;
+    case 0xce:
+      return u32 < 0x10000 ? NOT_CANONICAL : at + 5;
+    case 0xcf: // uint 64: a bigint below 2^63 is written as int 64
+      return u8 < 0x80 ? NOT_CANONICAL : at + 9;
+    case 0xd0: // int 8..32: only for negative values below the next shorter form's range
+      return u8 < 0x80 || u8 >= 0xe0 ? NOT_CANONICAL : at + 2;
+    case 0xd1:
+      return u16 < 0x8000 || u16 >= 0xff80 ? NOT_CANONICAL : at + 3;
+    case 0xd2:
+      return u32 < 0x80000000 || u32 >= 0xffff8000 ? NOT_CANONICAL : at + 5;
+    case 0xd3:
+      return at + 9;
+    case 0xd9:
+      return u8 < 0x20 ? NOT_CANONICAL : scanUtf8(b, at + 2, u8);
+    case 0xda:
+      return u16 < 0x100 ? NOT_CANONICAL : scanUtf8(b, at + 3, u16);
+    case 0xdb:
+      return u32 < 0x10000 ? NOT_CANONICAL : scanUtf8(b, at + 5, u32);
+    case 0xdc:
+      return u16 < 0x10 ? NOT_CANONICAL : scanArray(b, at + 3, u16, depth);
+    case 0xdd:
+      return u32 < 0x10000 ? NOT_CANONICAL : scanArray(b, at + 5, u32, depth);
+    default: // maps, extensions, float 64 and 0xc1
+      return UNDECIDED;
+  }
+}
+
+function scanUtf8(b: Uint8Array, from: number, length: number): number {
+  return isUtf8(b.subarray(from, from + length)) ? from + length : NOT_CANONICAL;
+}
+
+function scanArray(b: Uint8Array, from: number, count: number, depth: number): number {
+  if (depth >= SCAN_DEPTH_MAX) return UNDECIDED;
+  let at = from;
+  for (let i = 0; i < count; i++) {
+    at = scanItem(b, at, depth + 1);
+    if (at < 0) return at;
+  }
+  return at;
 }
 
 /** The signature field of a signed value's canonical encoding: bin8 of 64 bytes. */

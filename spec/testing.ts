@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { type Codec, decodeWith, encodeWith } from "./codec.ts";
+import { type Codec, decodeWith, type Encodable, encodeWith } from "./codec.ts";
 import { CodecError } from "./errors.ts";
 import { generateKeyPair, type KeyPair } from "./keys.ts";
 
@@ -30,6 +30,73 @@ export function seededKeys(count: number, salt: number, tag: number): KeyPair[] 
     seed[31] = tag;
     return generateKeyPair(seed);
   });
+}
+
+/** A value to encode loosely: an Encodable, or string bytes given raw (which need not be UTF-8). */
+export type LooseValue = Encodable | { readonly rawText: Uint8Array } | readonly LooseValue[];
+
+/**
+ * Encodes `value` with each msgpack header chosen among every form that
+ * holds it: a number as fixint, uint 8..32, int 8..32, float 32 (when exact)
+ * or float 64; a bigint as int 64 or uint 64; a string, bin or array length
+ * in any form wide enough. `choices` picks the forms in turn. Most results
+ * are valid msgpack of the same value but not its canonical encoding.
+ */
+export function looseEncode(value: LooseValue, choices: readonly number[]): Uint8Array {
+  let next = 0;
+  const pick = (forms: readonly number[][]): number[] =>
+    forms[choices[next++ % choices.length]! % forms.length]!;
+  const be = (size: number, write: (view: DataView) => void): number[] => {
+    const view = new DataView(new ArrayBuffer(size));
+    write(view);
+    return [...new Uint8Array(view.buffer)];
+  };
+  /** Length headers: the fix form (when `fix` is given and the length fits), then 8, 16 and 32 bits. */
+  const lengthForms = (length: number, fix: number | null, wide: readonly (number | null)[]): number[][] => {
+    const forms: number[][] = [];
+    if (fix !== null && length < (fix === 0x90 ? 16 : 32)) forms.push([fix | length]);
+    if (wide[0] !== null && length < 0x100) forms.push([wide[0]!, length]);
+    if (length < 0x10000) forms.push([wide[1]!, ...be(2, (v) => v.setUint16(0, length))]);
+    forms.push([wide[2]!, ...be(4, (v) => v.setUint32(0, length))]);
+    return forms;
+  };
+  const out: number[] = [];
+  const walk = (v: LooseValue): void => {
+    if (v === null) out.push(0xc0);
+    else if (typeof v === "boolean") out.push(v ? 0xc3 : 0xc2);
+    else if (typeof v === "number") {
+      const forms: number[][] = [];
+      if (Number.isInteger(v)) {
+        if (v >= 0 && v < 0x80) forms.push([v]);
+        if (v >= -32 && v < 0) forms.push([v & 0xff]);
+        if (v >= 0 && v < 0x100) forms.push([0xcc, v]);
+        if (v >= 0 && v < 0x10000) forms.push([0xcd, ...be(2, (d) => d.setUint16(0, v))]);
+        if (v >= 0 && v < 2 ** 32) forms.push([0xce, ...be(4, (d) => d.setUint32(0, v))]);
+        if (v >= -128 && v < 128) forms.push([0xd0, v & 0xff]);
+        if (v >= -32768 && v < 32768) forms.push([0xd1, ...be(2, (d) => d.setInt16(0, v))]);
+        if (v >= -(2 ** 31) && v < 2 ** 31) forms.push([0xd2, ...be(4, (d) => d.setInt32(0, v))]);
+      }
+      if (Math.fround(v) === v) forms.push([0xca, ...be(4, (d) => d.setFloat32(0, v))]);
+      forms.push([0xcb, ...be(8, (d) => d.setFloat64(0, v))]);
+      out.push(...pick(forms));
+    } else if (typeof v === "bigint") {
+      const forms: number[][] = [];
+      if (v >= -(2n ** 63n) && v < 2n ** 63n) forms.push([0xd3, ...be(8, (d) => d.setBigInt64(0, v))]);
+      if (v >= 0n && v < 2n ** 64n) forms.push([0xcf, ...be(8, (d) => d.setBigUint64(0, v))]);
+      out.push(...pick(forms));
+    } else if (typeof v === "string" || (!Array.isArray(v) && "rawText" in (v as object))) {
+      const text = typeof v === "string" ? Buffer.from(v, "utf8") : (v as { rawText: Uint8Array }).rawText;
+      out.push(...pick(lengthForms(text.byteLength, 0xa0, [0xd9, 0xda, 0xdb])), ...text);
+    } else if (v instanceof Uint8Array) {
+      out.push(...pick(lengthForms(v.byteLength, null, [0xc4, 0xc5, 0xc6])), ...v);
+    } else {
+      const items = v as readonly LooseValue[];
+      out.push(...pick(lengthForms(items.length, 0x90, [null, 0xdc, 0xdd])));
+      for (const item of items) walk(item);
+    }
+  };
+  walk(value);
+  return new Uint8Array(out);
 }
 
 /** Decodes, returning the CodecError instead of throwing it; anything else still throws. */
@@ -100,6 +167,10 @@ export function codecProperties<T>(codec: Codec<T>, arbitrary: fc.Arbitrary<T>, 
       );
     });
 
+    it("refuses every other encoding of a value (wider headers, floats for integers)", () => {
+      looseEncodingsRefused(codec, arbitrary, seed);
+    });
+
     it("never raises anything but a CodecError on arbitrary bytes", () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
@@ -109,4 +180,26 @@ export function codecProperties<T>(codec: Codec<T>, arbitrary: fc.Arbitrary<T>, 
       );
     });
   });
+}
+
+/**
+ * Encodes values loosely (`looseEncode`): the result decodes exactly when it
+ * is the canonical encoding, and is refused as NON_CANONICAL (or WRONG_TYPE,
+ * for an integer field written as a bigint's 64-bit form) otherwise.
+ */
+export function looseEncodingsRefused<T>(codec: Codec<T>, arbitrary: fc.Arbitrary<T>, seed?: number): void {
+  fc.assert(
+    fc.property(arbitrary, fc.array(fc.nat(), { minLength: 1, maxLength: 64 }), (value, choices) => {
+      const canonical = encodeWith(codec, value);
+      const loose = looseEncode(codec.toValue(value), choices);
+      const result = decodeOrCodecError(codec, loose);
+      if (Buffer.compare(loose, canonical) === 0) assert.ok(!(result instanceof CodecError), String(result));
+      else
+        assert.ok(
+          result instanceof CodecError && ["NON_CANONICAL", "WRONG_TYPE", "OVERSIZE"].includes(result.code),
+          `loose encoding accepted or refused for another reason: ${String(result)}`,
+        );
+    }),
+    { seed, numRuns: 300 },
+  );
 }

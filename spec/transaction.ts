@@ -51,6 +51,7 @@ function bodyValue(tx: TransactionBody): Encodable[] {
 export const TransactionCodec: Codec<Transaction> = {
   type: "Transaction",
   maxBytes: TX_BYTES_MAX,
+  structural: true,
   toValue: (tx) => {
     const value = bodyValue(tx);
     value.push(tx.signature);
