@@ -511,7 +511,9 @@ export function createOpenAiHandler(
   }
 
   return async (request, response) => {
-    const url = new URL(request.url ?? "/", "http://localhost");
+    // JSON-RPC posts to "/" far more often than anything else: no URL to parse for them.
+    if (!request.url?.startsWith("/v1/")) return false;
+    const url = new URL(request.url, "http://localhost");
     const path = url.pathname.replace(/\/+$/, "");
     if (!path.startsWith("/v1/")) return false;
     try {

@@ -37,6 +37,16 @@ it("fromHex and fromByteKey invert them", () => {
   );
 });
 
-it("fromHex refuses odd lengths and non-hex characters", () => {
-  for (const bad of ["a", "0x1", "zz", "12 4", "0xg0"]) assert.equal(fromHex(bad), null, bad);
+it("fromHex refuses odd lengths and any non-hex character, wherever it is", () => {
+  for (const bad of ["a", "0x1", "zz", "12 4", "0xg0", "abcdeg", "0x0x12", "12\u00e9f"])
+    assert.equal(fromHex(bad), null, bad);
+  fc.assert(
+    fc.property(arbitraryBytes, fc.nat(), fc.constantFrom(..."gz -+.\u00e9"), (bytes, at, bad) => {
+      const hex = toHex(bytes);
+      if (hex.length === 0) return;
+      const i = at % hex.length;
+      assert.equal(fromHex(`${hex.slice(0, i)}${bad}${hex.slice(i + 1)}`), null);
+    }),
+    { seed, numRuns: 500 },
+  );
 });

@@ -18,8 +18,10 @@ export function toHex(bytes: Uint8Array): string {
 /** Parses lower- or upper-case hex with an optional 0x prefix; returns null on bad input. */
 export function fromHex(text: string): Uint8Array | null {
   const clean = text.startsWith("0x") ? text.slice(2) : text;
-  if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) return null;
-  return new Uint8Array(Buffer.from(clean, "hex"));
+  if (clean.length % 2 !== 0) return null;
+  // Buffer's hex decoder stops at the first pair that is not hex: all of it decoded means all of it is hex.
+  const decoded = Buffer.from(clean, "hex");
+  return decoded.byteLength * 2 === clean.length ? new Uint8Array(decoded) : null;
 }
 
 /** Compact map keys for bytes: one latin1 char per byte (order-preserving, cheap). */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { HyperspaceError } from "../../spec/index.ts";
+import { Metrics } from "../metrics.ts";
 import { RPC_BODY_BYTES_MAX, RpcError, RpcErrorCode, RpcServer } from "./server.ts";
 
 const TOKEN = "test-token";
@@ -163,5 +164,34 @@ describe("RpcServer", () => {
       [{ index: 8 }, { index: 9 }, { index: 10 }],
     );
     socket.close();
+  });
+
+  it("counts requests by method and outcome, unknown methods as other", async () => {
+    const metrics = new Metrics();
+    const counted = new RpcServer({
+      host: "127.0.0.1",
+      port: 0,
+      methods: { echo: { handler: (params: unknown[]) => params } },
+      authToken: TOKEN,
+      topics: [],
+      metrics,
+    });
+    const countedUrl = await counted.listen();
+    try {
+      const request = (id: number, method: string) => ({ jsonrpc: "2.0", id, method, params: [] });
+      await call(countedUrl, [request(1, "echo"), request(2, "nope"), request(3, "echo")]);
+      await call(countedUrl, request(4, "echo"));
+      const values = (await metrics.rpcRequests.get()).values.map((v) => [
+        v.labels.method,
+        v.labels.outcome,
+        v.value,
+      ]);
+      assert.deepEqual(values.sort(), [
+        ["echo", "ok", 3],
+        ["other", "error", 1],
+      ]);
+    } finally {
+      await counted.close();
+    }
   });
 });

@@ -239,14 +239,25 @@ export class RpcServer {
     if (!this.rate.take(client, requests.length)) {
       return toJson(errorReply(null, RpcErrorCode.RateLimited, "rate limit exceeded"));
     }
-    const replies = (await Promise.all(requests.map((r) => this.dispatchOne(r, authorized, socket)))).filter(
-      (r) => r !== null,
-    );
+    // Requests counted per method and outcome once per batch: a batch of submissions is one counter update.
+    const counts = new Map<string, number>();
+    const replies = (
+      await Promise.all(requests.map((r) => this.dispatchOne(r, authorized, counts, socket)))
+    ).filter((r) => r !== null);
+    for (const [labels, count] of counts) {
+      const [method = "other", outcome = "error"] = labels.split(" ");
+      this.options.metrics?.rpcRequests.inc({ method, outcome }, count);
+    }
     if (replies.length === 0) return null;
     return toJson(batch ? replies : replies[0]);
   }
 
-  private async dispatchOne(raw: unknown, authorized: boolean, socket?: WebSocket): Promise<object | null> {
+  private async dispatchOne(
+    raw: unknown,
+    authorized: boolean,
+    counts: Map<string, number>,
+    socket?: WebSocket,
+  ): Promise<object | null> {
     const request = raw as JsonRpcRequest;
     const id = typeof request?.id === "string" || typeof request?.id === "number" ? request.id : null;
     if (
@@ -281,11 +292,8 @@ export class RpcServer {
         }
       }
     }
-    const outcome = "error" in reply ? "error" : "ok";
-    this.options.metrics?.rpcRequests.inc({
-      method: this.options.methods[request.method] ? request.method : "other",
-      outcome,
-    });
+    const labels = `${Object.hasOwn(this.options.methods, request.method) ? request.method : "other"} ${"error" in reply ? "error" : "ok"}`;
+    counts.set(labels, (counts.get(labels) ?? 0) + 1);
     return notification ? null : reply;
   }
 
