@@ -33,9 +33,11 @@ export const TransactionBatchCodec: Codec<readonly Uint8Array[]> = {
   maxBytes: GOSSIP_BYTES_MAX,
   toValue: (transactions) => transactions,
   fromValue(value, type = "TransactionBatch") {
-    return FieldReader.of(type, [value], 1)
-      .array("transactions", TX_BATCH_TRANSACTIONS_MAX)
-      .map((item, i) => FieldReader.of(type, [item], 1).bytes(`transactions[${i}]`, { max: TX_BYTES_MAX }));
+    return FieldReader.of(type, [value], 1).bytesList(
+      "transactions",
+      TX_BATCH_TRANSACTIONS_MAX,
+      TX_BYTES_MAX,
+    );
   },
 };
 

@@ -89,14 +89,7 @@ export const BlockCodec: Codec<Block> = {
     const ancestors = reader
       .array("ancestors", BLOCK_ANCESTORS_MAX)
       .map((item, i) => BlockRefCodec.fromValue(item, `${type}.ancestors[${i}]`));
-    // A reader per item only to name the item that fails: a block carries thousands.
-    const transactions = reader
-      .array("transactions", BLOCK_TRANSACTIONS_MAX)
-      .map((item, i) =>
-        item instanceof Uint8Array && item.byteLength <= TX_BYTES_MAX
-          ? new Uint8Array(item.buffer, item.byteOffset, item.byteLength)
-          : FieldReader.of(`${type}.transactions`, [item], 1).bytes(`[${i}]`, { max: TX_BYTES_MAX }),
-      );
+    const transactions = reader.bytesList("transactions", BLOCK_TRANSACTIONS_MAX, TX_BYTES_MAX);
     const signature = reader.bytes("signature", { exact: SIGNATURE_BYTES });
     return { epoch, round, author, timestampMs, ancestors, transactions, signature };
   },

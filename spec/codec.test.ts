@@ -21,6 +21,7 @@ import {
   unpackValue,
 } from "./codec.ts";
 import { CommitCodec } from "./commit.ts";
+import { TX_BYTES_MAX } from "./constants.ts";
 import { CodecError } from "./errors.ts";
 import { decodeOrCodecError, type LooseValue, looseEncode, looseEncodingsRefused } from "./testing.ts";
 import {
@@ -187,6 +188,23 @@ describe("field checks", () => {
         check(numberFee, "WRONG_TYPE");
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it("names the block transaction that is not bytes or too large", () => {
+    fc.assert(
+      fc.property(arbitraryBlock, fc.nat(), fc.boolean(), (block, at, notBytes) => {
+        const fields = BlockCodec.toValue(block) as unknown[];
+        const transactions = [...(fields[5] as Uint8Array[]), new Uint8Array(1)];
+        const bad = at % transactions.length;
+        transactions[bad] = (notBytes ? "text" : new Uint8Array(TX_BYTES_MAX + 1)) as never;
+        fields[5] = transactions;
+        const result = decodeOrCodecError(BlockCodec, encode(fields as never));
+        assert.ok(result instanceof CodecError);
+        assert.equal(result.code, notBytes ? "WRONG_TYPE" : "OVERSIZE");
+        assert.match(result.message, new RegExp(`Block\\.transactions\\[${bad}\\]: `));
+      }),
+      { numRuns: 100 },
     );
   });
 

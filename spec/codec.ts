@@ -120,6 +120,19 @@ export class FieldReader {
     return value;
   }
 
+  /**
+   * An array of byte strings of at most `maxBytes` each, checked in one pass
+   * (a block or a batch carries thousands); a bad item is named by its index.
+   */
+  bytesList(field: string, maxItems: number, maxBytes: number): Uint8Array[] {
+    return this.array(field, maxItems).map((item, i) => {
+      if (!(item instanceof Uint8Array)) this.fail("WRONG_TYPE", `${field}[${i}]`, "expected bytes");
+      if (item.byteLength > maxBytes)
+        this.fail("OVERSIZE", `${field}[${i}]`, `${item.byteLength} bytes > ${maxBytes}`);
+      return new Uint8Array(item.buffer, item.byteOffset, item.byteLength);
+    });
+  }
+
   array(field: string, maxItems: number): readonly unknown[] {
     const value = this.next();
     if (!Array.isArray(value)) this.fail("WRONG_TYPE", field, "expected an array");

@@ -137,10 +137,15 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   const known = decodedTransactions.get(bytes);
   if (known !== undefined) return known;
   const tx = Object.freeze(decodeWith(TransactionCodec, bytes));
-  const body = signedBodyParts(bytes, BODY_FIELDS);
-  if (body !== null) digests.set(tx, hash(Domain.Transaction, ...body));
+  digests.set(tx, wireDigest(tx, bytes));
   decodedTransactions.set(bytes, tx);
   return tx;
+}
+
+/** The digest of a transaction decoded from `bytes`, hashed from its body's bytes as they came, without encoding again. */
+function wireDigest(tx: Transaction, bytes: Uint8Array): Uint8Array {
+  const body = signedBodyParts(bytes, BODY_FIELDS);
+  return body === null ? transactionDigest(tx) : hash(Domain.Transaction, ...body);
 }
 
 /**
@@ -155,6 +160,5 @@ export function decodeTransactionOnce(bytes: Uint8Array): { tx: Transaction; dig
   const known = decodedTransactions.get(bytes);
   if (known !== undefined) return { tx: known, digest: transactionDigest(known) };
   const tx = decodeWith(TransactionCodec, bytes);
-  const body = signedBodyParts(bytes, BODY_FIELDS);
-  return { tx, digest: body === null ? transactionDigest(tx) : hash(Domain.Transaction, ...body) };
+  return { tx, digest: wireDigest(tx, bytes) };
 }

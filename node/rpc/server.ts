@@ -69,6 +69,13 @@ export interface RpcServerOptions {
   readonly log?: Logger | null;
 }
 
+/** Requests of one method and outcome in a batch, for the requests counter. */
+interface RequestCount {
+  readonly method: string;
+  readonly outcome: "ok" | "error";
+  count: number;
+}
+
 interface JsonRpcRequest {
   jsonrpc: "2.0";
   id?: string | number | null;
@@ -240,14 +247,12 @@ export class RpcServer {
       return toJson(errorReply(null, RpcErrorCode.RateLimited, "rate limit exceeded"));
     }
     // Requests counted per method and outcome once per batch: a batch of submissions is one counter update.
-    const counts = new Map<string, number>();
+    const counts = new Map<string, RequestCount>();
     const replies = (
       await Promise.all(requests.map((r) => this.dispatchOne(r, authorized, counts, socket)))
     ).filter((r) => r !== null);
-    for (const [labels, count] of counts) {
-      const [method = "other", outcome = "error"] = labels.split(" ");
+    for (const { method, outcome, count } of counts.values())
       this.options.metrics?.rpcRequests.inc({ method, outcome }, count);
-    }
     if (replies.length === 0) return null;
     return toJson(batch ? replies : replies[0]);
   }
@@ -255,7 +260,7 @@ export class RpcServer {
   private async dispatchOne(
     raw: unknown,
     authorized: boolean,
-    counts: Map<string, number>,
+    counts: Map<string, RequestCount>,
     socket?: WebSocket,
   ): Promise<object | null> {
     const request = raw as JsonRpcRequest;
@@ -292,8 +297,11 @@ export class RpcServer {
         }
       }
     }
-    const labels = `${Object.hasOwn(this.options.methods, request.method) ? request.method : "other"} ${"error" in reply ? "error" : "ok"}`;
-    counts.set(labels, (counts.get(labels) ?? 0) + 1);
+    const method = Object.hasOwn(this.options.methods, request.method) ? request.method : "other";
+    const outcome = "error" in reply ? "error" : "ok";
+    const counted = counts.get(`${method}/${outcome}`);
+    if (counted === undefined) counts.set(`${method}/${outcome}`, { method, outcome, count: 1 });
+    else counted.count++;
     return notification ? null : reply;
   }
 
