@@ -157,9 +157,17 @@ export async function bench(): Promise<void> {
       `final transactions = ${result.finalTransactions} of ${result.submitted} submitted (${result.refused} refused)`,
     );
     if (idleCpu !== null && loadCpu !== null && result.finalTransactions > 0) {
-      const verifyUs = (1e6 * availableParallelism()) / verifyRate;
+      const cores = availableParallelism();
+      const verifyUs = (1e6 * cores) / verifyRate;
+      const generatorMsPerS = (generator.user + generator.system) / 1000 / result.durationS;
       console.log(
-        `CPU per final transaction per validator = ${((1000 * loadCpu) / result.finalTransactions).toFixed(0)} us (one ed25519 verify = ${verifyUs.toFixed(0)} us); idle devnet after the warm-up: ${(idleCpu / IDLE_SECONDS).toFixed(0)} ms CPU/s per validator at ${(rounds / IDLE_SECONDS).toFixed(1)} rounds/s; load generator: ${((generator.user + generator.system) / 1000 / result.durationS).toFixed(0)} ms CPU/s`,
+        `CPU per final transaction per validator = ${((1000 * loadCpu) / result.finalTransactions).toFixed(0)} us (one ed25519 verify = ${verifyUs.toFixed(0)} us); idle devnet after the warm-up: ${(idleCpu / IDLE_SECONDS).toFixed(0)} ms CPU/s per validator at ${(rounds / IDLE_SECONDS).toFixed(1)} rounds/s; load generator: ${generatorMsPerS.toFixed(0)} ms CPU/s`,
+      );
+      // At the target the validators run TARGET_COMMITTED_RATIO x verifyRate transactions per second between
+      // them (each one on every validator), on the cores the generator leaves: the CPU a transaction may cost.
+      const budgetUs = (verifyUs * (1 - generatorMsPerS / 1000 / cores)) / TARGET_COMMITTED_RATIO;
+      console.log(
+        `the target's throughput fits on ${cores} cores only below ${budgetUs.toFixed(0)} us of CPU per transaction per validator, with every core busy; the latency target needs headroom below that`,
       );
     }
   } finally {
