@@ -16,7 +16,9 @@
  *
  * Also prints, from /proc, the CPU each validator spends per final
  * transaction (from the first submission until the last is final) beside
- * the cost of one verify, and what the idle devnet's rounds cost after the warm-up.
+ * the cost of one verify, what the idle devnet's rounds cost after the warm-up,
+ * and the most CPU a transaction may cost a validator for the target's
+ * throughput to fit on this machine's cores.
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
